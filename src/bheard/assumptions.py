@@ -1,0 +1,56 @@
+"""Every figure a plan rests on, with its value, unit and source, for summaries and reports."""
+
+from __future__ import annotations
+
+
+def _field_doc(model, name: str) -> str:
+    f = type(model).model_fields.get(name)
+    return (f.description or "") if f is not None else ""
+
+
+def scenario_assumptions(sc) -> list[dict]:
+    """List of ``{name, value, unit, source}`` for the scenario's inputs.
+
+    Values equal to the schema default carry the default's documented source; values the
+    scenario file set are attributed to it.
+    """
+    out: list[dict] = []
+
+    def add(model, name, unit, label=None):
+        value = getattr(model, name)
+        default = type(model).model_fields[name].get_default(call_default_factory=True)
+        src = _field_doc(model, name) if value == default else f"set in scenario {sc.source}"
+        out.append({"name": label or name, "value": value, "unit": unit, "source": src})
+
+    d = sc.demand
+    if d.prior is not None:
+        out.append({"name": "demand", "value": "prior", "unit": "",
+                    "source": "PRIOR from published aggregates (not a forecast): population x"
+                              " need uplift, flat over days; see bheard.demand.prior"})
+        for name, unit in (("annual_mental_health_calls", "calls/year"),
+                           ("eligible_share", "share"), ("daytime_share", "share 09:00-01:00"),
+                           ("uplift", "x city per-capita rate")):
+            add(d.prior, name, unit, f"demand.prior.{name}")
+    elif d.table is not None:
+        out.append({"name": "demand", "value": str(d.table), "unit": "calls/hour",
+                    "source": f"table given by scenario {sc.source}"})
+    else:
+        f = d.forecast
+        out.append({"name": "demand", "value": f"forecast of {f.history}", "unit": "calls/hour",
+                    "source": f"forecast from call records, start {f.target_start}, {f.weeks}"
+                              f" weeks, quantile {f.quantile} (models/forecast.md)"})
+    if d.scale != 1.0:
+        out.append({"name": "demand.scale", "value": d.scale, "unit": "x",
+                    "source": f"set in scenario {sc.source}"})
+    add(sc.teams, "service_time_hours", "hours/call", "teams.service_time_hours")
+    out.append({"name": "teams.crew", "value": sc.teams.crew.model_dump(), "unit": "persons",
+                "source": "facts row 11 (2 EMS + 1 social worker); DCS adds a peer (row 41)"})
+    out.append({"name": "teams.cost_per_team_shift_usd", "value": sc.teams.cost_per_team_shift_usd,
+                "unit": "USD/team-shift", "source": f"set in scenario {sc.source} (see its comments)"})
+    out.append({"name": "budget.annual_usd", "value": sc.budget.annual_usd, "unit": "USD/year",
+                "source": f"set in scenario {sc.source} (see its comments)"})
+    add(sc, "weeks_per_year", "weeks/year")
+    out.append({"name": "coverage model", "value": "isolated Erlang loss", "unit": "",
+                "source": "a call is covered when a team of its own precinct is free; blocked"
+                          " calls get the traditional response (models/isolated_coverage.md)"})
+    return out

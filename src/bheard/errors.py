@@ -1,0 +1,61 @@
+"""User-facing errors.
+
+Everything a user can get wrong (a scenario file, a CSV, a command-line value) raises
+:class:`InputError`. It carries the file, the field path, the bad value and what was expected;
+the CLI prints it as one readable message and exits with code 2. Any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input: where (file, field path), what was found, what was expected."""
+
+    field: str
+    value: Any
+    expected: str
+
+    def format(self) -> str:
+        val = repr(self.value)
+        if len(val) > 80:
+            val = val[:77] + "..."
+        where = self.field or "(top level)"
+        return f"{where}: got {val}; expected {self.expected}"
+
+
+class InputError(Exception):
+    """Bad user input. ``problems`` lists every issue found (file, field, value, expected)."""
+
+    def __init__(self, file: str | Path | None, problems: list[Problem] | Problem):
+        self.file = str(file) if file is not None else None
+        self.problems = problems if isinstance(problems, list) else [problems]
+        super().__init__(self.format())
+
+    @classmethod
+    def single(cls, file: str | Path | None, field: str, value: Any, expected: str) -> "InputError":
+        return cls(file, [Problem(field, value, expected)])
+
+    def format(self) -> str:
+        head = f"invalid input in {self.file}" if self.file else "invalid input"
+        lines = [head + ":"] + [f"  - {p.format()}" for p in self.problems]
+        return "\n".join(lines)
+
+
+#: Backwards-friendly alias: a bad scenario is an input error.
+ScenarioError = InputError
+
+
+class InfeasibleError(Exception):
+    """A scenario whose constraints cannot all hold; ``diagnosis`` names the conflicting ones."""
+
+    def __init__(self, diagnosis: list[str]):
+        self.diagnosis = diagnosis
+        super().__init__("infeasible: " + "; ".join(diagnosis))
+
+
+__all__ = ["InputError", "ScenarioError", "Problem", "InfeasibleError", "field"]

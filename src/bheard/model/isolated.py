@@ -1,0 +1,356 @@
+"""Isolated-coverage staffing model: each precinct is served only by its own teams.
+
+Formulation (full text and proofs: ``models/isolated_coverage.md``). For precinct ``p``, slot
+``s`` and team level ``k = 1..K_ps`` the incremental gain of the k-th team is
+
+.. math:: g_{psk} = \\mathrm{cov}(p,s,k) - \\mathrm{cov}(p,s,k-1),\\quad
+          \\mathrm{cov}(p,s,k) = W h_s \\lambda_{ps} (1 - B(k, \\lambda_{ps}\\tau))
+
+(calls/year), non-increasing in ``k`` because Erlang B is convex decreasing in ``k``. With
+``y_{psk} in [0,1]`` and one integer ``x_{ps} = \\sum_k y_{psk}``:
+
+.. math::
+    \\max \\sum_{psk} (g_{psk} - \\varepsilon c_s) y_{psk}
+    \\;\\text{s.t.}\\; \\sum_{psk} c_s y_{psk} \\le B,\\;
+    \\sum_{pk} y_{psk} \\le M_s,\\; x_{ps} = \\sum_k y_{psk},\\; x_{ps} \\in \\{m_{ps}..K_{ps}\\}
+
+with ``c_s = W x cost per team-shift`` (USD/year). Because gains fall with ``k`` and the cost
+of every level of one (p, s) is the same, an optimal solution fills ``y_{ps1}, y_{ps2}, ...`` in
+order, so the model is exact with continuous ``y``.
+
+This module holds the array side: increments, a greedy incumbent, the Lagrangian (LP) bound,
+reduced-cost fixing, and the Pyomo builder (:func:`build_isolated_model`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bheard.model.problem import ProblemData
+
+#: relative size of the tie-break term: eps * budget = TIE_BREAK_REL * (greedy coverage)
+TIE_BREAK_REL = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class Increments:
+    """One entry per candidate team (p, s, k) with positive gain, as flat arrays.
+
+    ``forced`` marks levels k <= min_teams (always staffed). Non-forced increments are sorted
+    by (p, s, k) so each precinct-slot's levels are contiguous and in order.
+    """
+
+    p: np.ndarray  # precinct index
+    s: np.ndarray  # slot index
+    k: np.ndarray  # team level 1..K
+    gain: np.ndarray  # calls/year
+    cost: np.ndarray  # USD/year (W x cost per team-shift)
+    forced: np.ndarray  # bool
+
+    @property
+    def n(self) -> int:
+        return len(self.p)
+
+
+def make_increments(prob: ProblemData) -> Increments:
+    """All (p, s, k) team levels up to ``max_teams`` with positive gain, plus forced levels.
+
+    Levels above the minimum whose gain is zero (no demand) are left out: such a team covers
+    nothing and only costs, so no optimal plan uses it. Gains are made monotone with
+    ``minimum.accumulate`` against rounding (the change is at machine-precision level).
+    """
+    P, S = prob.shape
+    K = prob.kmax
+    table = prob.coverage_table(K)
+    gains = np.diff(table, axis=-1)  # (P, S, K): gain of level k = 1..K
+    gains = np.minimum.accumulate(np.maximum(gains, 0.0), axis=-1)
+    levels = np.arange(1, K + 1)[None, None, :]
+    within = levels <= prob.max_teams[..., None]
+    forced = levels <= prob.min_teams[..., None]
+    scale = max(float(gains.max()) if gains.size else 0.0, 1.0)
+    useful = gains > 1e-12 * scale
+    keep = within & (forced | useful)
+    pi, si, ki = np.nonzero(keep)  # C order: sorted by p, s, k
+    cost_year = prob.team_cost_per_year()
+    return Increments(p=pi, s=si, k=ki + 1, gain=gains[pi, si, ki], cost=cost_year[si],
+                      forced=forced[pi, si, ki])
+
+
+def diagnose_infeasibility(prob: ProblemData) -> list[str]:
+    """Name the constraints in conflict, or return [] when the model is feasible.
+
+    The model's constraints are bounds ``m <= x <= K``, slot caps and the budget, all
+    monotone in ``x``; so it is feasible exactly when ``x = m`` (the minimum staffing) meets
+    each of them. Checking that is a complete test, and each failure names its two sides.
+    """
+    out: list[str] = []
+    bad = np.argwhere(prob.min_teams > prob.max_teams)
+    if len(bad):
+        p, s = bad[0]
+        out.append(
+            f"{prob.min_teams_label} requires {prob.min_teams[p, s]} teams in precinct "
+            f"{prob.precinct[p]} ({prob.slot_day[s]} {prob.slot_tour[s]}) but "
+            f"{prob.max_teams_label} allows {prob.max_teams[p, s]}"
+            + (f" ({len(bad)} precinct-slots affected)" if len(bad) > 1 else ""))
+    per_slot = prob.min_teams.sum(axis=0)
+    over = np.flatnonzero(per_slot > prob.slot_cap)
+    for s in over[:3]:
+        out.append(
+            f"{prob.min_teams_label} requires {per_slot[s]} teams citywide on "
+            f"{prob.slot_day[s]} {prob.slot_tour[s]} but {prob.slot_cap_label[s]} allows "
+            f"{int(prob.slot_cap[s])}")
+    if len(over) > 3:
+        out.append(f"... and {len(over) - 3} more slots over their citywide cap")
+    min_cost = prob.annual_cost(prob.min_teams)
+    if min_cost > prob.budget_usd_per_year * (1 + 1e-12):
+        out.append(
+            f"{prob.min_teams_label} costs ${min_cost:,.0f}/year for its "
+            f"{int(prob.min_teams.sum())} minimum team-slots but budget.annual_usd is "
+            f"${prob.budget_usd_per_year:,.0f}/year")
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# greedy incumbent
+# ----------------------------------------------------------------------------------------
+def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
+    """A feasible plan: forced levels, then increments by gain per dollar until budget/caps bind.
+
+    Returns a bool array over increments (taken or not). Within one precinct-slot the levels
+    are taken in order (same cost, non-increasing gain, ties broken by level). Vectorised:
+    one sorted prefix by cumulative cost, then a short fill of whatever still fits.
+    """
+    taken = inc.forced.copy()
+    budget_left = prob.budget_usd_per_year - float(inc.cost[inc.forced].sum())
+    cap_left = prob.slot_cap - np.bincount(inc.s[inc.forced], minlength=prob.shape[1])
+    free = np.flatnonzero(~inc.forced)
+    if free.size == 0:
+        return taken
+    with np.errstate(divide="ignore"):
+        ratio = np.where(inc.cost[free] > 0, inc.gain[free] / np.maximum(inc.cost[free], 1e-300),
+                         np.inf)
+    order = free[np.lexsort((inc.k[free], -ratio))]
+    # rank of each candidate among its slot, in greedy order (for the slot caps)
+    s_sorted = inc.s[order]
+    by_slot = np.argsort(s_sorted, kind="stable")
+    counts = np.bincount(s_sorted, minlength=prob.shape[1])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[by_slot] = np.arange(order.size) - np.repeat(starts, counts)
+    ok_cap = rank < cap_left[s_sorted]
+    cand = order[ok_cap]
+    cum = np.cumsum(inc.cost[cand])
+    n_prefix = int(np.searchsorted(cum, budget_left * (1 + 1e-12), side="right"))
+    chosen = cand[:n_prefix]
+    taken[chosen] = True
+    budget_left -= float(inc.cost[chosen].sum())
+    cap_left = cap_left - np.bincount(inc.s[chosen], minlength=prob.shape[1])
+    # fill: later candidates that still fit (cheaper tours), respecting caps and level order
+    rest = order[np.isin(order, chosen, invert=True)] if n_prefix else order
+    rest = rest[inc.cost[rest] <= budget_left * (1 + 1e-12)]
+    blocked = np.zeros(prob.shape, dtype=bool)  # (p, s) with a level skipped
+    while rest.size:
+        i = rest[0]
+        p, s = inc.p[i], inc.s[i]
+        if inc.cost[i] <= budget_left * (1 + 1e-12) and cap_left[s] >= 1 and not blocked[p, s]:
+            taken[i] = True
+            budget_left -= float(inc.cost[i])
+            cap_left[s] -= 1
+        else:
+            blocked[p, s] = True
+        rest = rest[1:]
+        rest = rest[(inc.cost[rest] <= budget_left * (1 + 1e-12)) & (cap_left[inc.s[rest]] >= 1)]
+    return taken
+
+
+# ----------------------------------------------------------------------------------------
+# Lagrangian (LP) bound and reduced-cost fixing
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class LagrangianBound:
+    """Upper bound on coverage from relaxing budget (mu) and slot caps (nu_s).
+
+    ``value`` (calls/year) bounds every feasible plan; ``reduced`` holds each non-forced
+    increment's reduced cost ``g - mu c - nu_s`` (calls/year).
+    """
+
+    value: float
+    mu: float  # calls/year per USD/year
+    nu: np.ndarray  # (S,) calls/year per team
+    reduced: np.ndarray  # over increments (nan for forced)
+
+
+def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) -> LagrangianBound:
+    """Minimise the Lagrangian dual over mu >= 0 (with the best nu_s for each mu).
+
+    For multipliers ``mu >= 0`` (budget) and ``nu_s >= 0`` (slot caps) every feasible plan has
+
+    .. math:: \\mathrm{cov} \\le G_f + \\mu B' + \\sum_s \\nu_s M'_s +
+              \\sum_{i\\,\\mathrm{free}} \\max(0, g_i - \\mu c_i - \\nu_{s(i)})
+
+    (``G_f`` forced gains, ``B'`` and ``M'_s`` budget and caps left after forced levels). For
+    fixed ``mu`` the best ``nu_s`` is the ``(M'_s+1)``-th largest ``g_i - mu c_s`` of slot s
+    (clipped at 0); costs are equal within a slot, so that is the ``(M'_s+1)``-th largest gain.
+    The dual is convex in ``mu``; bisection on its subgradient finds the minimum, which equals
+    the LP relaxation's optimum (LP duality).
+    """
+    S = prob.shape[1]
+    forced = inc.forced
+    gf = float(inc.gain[forced].sum())
+    budget = prob.budget_usd_per_year - float(inc.cost[forced].sum())
+    caps = prob.slot_cap - np.bincount(inc.s[forced], minlength=S)
+    fi = np.flatnonzero(~forced)
+    g, c, s = inc.gain[fi], inc.cost[fi], inc.s[fi]
+    slot_cost = prob.team_cost_per_year()
+    # threshold gain per capped slot: the (M'+1)-th largest free gain in the slot
+    thresh = np.full(S, -np.inf)
+    capped = np.isfinite(caps)
+    if capped.any() and fi.size:
+        order = np.lexsort((-g, s))
+        g_sorted, s_sorted = g[order], s[order]
+        counts = np.bincount(s_sorted, minlength=S)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        m = np.where(capped, caps, 0).astype(np.int64)
+        has = capped & (counts > m)
+        thresh[has] = g_sorted[starts[has] + m[has]]
+
+    def nu_of(mu: float) -> np.ndarray:
+        return np.maximum(0.0, thresh - mu * slot_cost)
+
+    def dual(mu: float) -> tuple[float, float]:
+        nu = nu_of(mu)
+        r = g - mu * c - nu[s]
+        pos = r > 0
+        val = gf + mu * budget + float((nu * np.where(capped, caps, 0.0)).sum()) + float(r[pos].sum())
+        sub = budget - float(c[pos].sum())  # subgradient in mu
+        return val, sub
+
+    lo, hi = 0.0, 0.0
+    if fi.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(c > 0, g / c, 0.0)
+        hi = float(ratios.max()) * (1 + 1e-9) + 1e-300
+    best_val, sub0 = dual(0.0)
+    best_mu = 0.0
+    if sub0 < 0 and hi > 0:  # budget binds at mu = 0: search (lo, hi]
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            val, sub = dual(mid)
+            if val < best_val:
+                best_val, best_mu = val, mid
+            if sub < 0:
+                lo = mid
+            else:
+                hi = mid
+        for mu in (lo, hi):
+            val, _ = dual(mu)
+            if val < best_val:
+                best_val, best_mu = val, mu
+    nu = nu_of(best_mu)
+    reduced = np.full(inc.n, np.nan)
+    reduced[fi] = g - best_mu * c - nu[s]
+    return LagrangianBound(value=best_val, mu=best_mu, nu=nu, reduced=reduced)
+
+
+def fix_by_reduced_cost(inc: Increments, bound: LagrangianBound, incumbent_value: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Increments whose value is decided in every plan better than the incumbent.
+
+    With ``Delta = UB - LB``: a free increment with reduced cost ``r > Delta`` is 1 in every
+    plan of value >= LB (setting it to 0 would cap the plan at ``UB - r < LB``); one with
+    ``r < -Delta`` is 0 likewise. Returns boolean masks ``(fixed_one, fixed_zero)``; forced
+    levels are in ``fixed_one``. A small tolerance keeps borderline increments free.
+    """
+    delta = max(bound.value - incumbent_value, 0.0)
+    tol = delta + 1e-9 * max(1.0, abs(bound.value))
+    r = bound.reduced
+    free = ~inc.forced
+    one = inc.forced | (free & (r > tol))
+    zero = free & (r < -tol)
+    return one, zero
+
+
+# ----------------------------------------------------------------------------------------
+# Pyomo model, built in bulk from arrays
+# ----------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class BuiltModel:
+    """A Pyomo model over the free increments plus the maps back to the arrays."""
+
+    model: object  # pyomo ConcreteModel
+    free: np.ndarray  # increment indices that are variables y[j], j = 0..n_free-1
+    constant: float  # objective contribution of fixed-one increments (penalised)
+    n_integer: int
+    tie_break_per_usd: float  # eps, calls/year per USD/year
+
+
+def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarray,
+                         fixed_zero: np.ndarray, tie_break_per_usd: float) -> BuiltModel:
+    """Build the Pyomo model of :mod:`bheard.model.isolated` over the undecided increments.
+
+    Variables ``y[j]`` (continuous in [0, 1]) for the free increments; per precinct-slot with
+    two or more free levels one integer ``x[g]`` with ``x[g] = sum of its y``; a precinct-slot
+    with a single free level makes that ``y`` binary instead (still one integer per (p, s)).
+    Fixed-one increments enter as constants (budget and caps shrink by their cost and count).
+    Every expression is a :class:`LinearExpression` made from numpy vectors; garbage
+    collection is paused while building (see ``PERFORMANCE_NOTES``).
+    """
+    import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    S = prob.shape[1]
+    free = np.flatnonzero(~(fixed_one | fixed_zero))  # sorted by (p, s, k)
+    n = free.size
+    eps = tie_break_per_usd
+    const = float((inc.gain[fixed_one] - eps * inc.cost[fixed_one]).sum())
+    budget_left = prob.budget_usd_per_year - float(inc.cost[fixed_one].sum())
+    caps_left = prob.slot_cap - np.bincount(inc.s[fixed_one], minlength=S)
+
+    # groups = precinct-slots with free levels; contiguous because `free` is (p, s, k)-sorted
+    key = inc.p[free].astype(np.int64) * S + inc.s[free]
+    if n:
+        brk = np.flatnonzero(np.diff(key)) + 1
+        g_start = np.concatenate([[0], brk])
+        g_len = np.diff(np.concatenate([g_start, [n]]))
+    else:
+        g_start = g_len = np.zeros(0, dtype=np.int64)
+    multi = np.flatnonzero(g_len >= 2)
+    single = g_start[g_len == 1]
+    obj = (inc.gain[free] - eps * inc.cost[free]).tolist()
+    cost = inc.cost[free].tolist()
+
+    with PauseGC():
+        m = pyo.ConcreteModel(name="bheard_isolated")
+        m.y = pyo.Var(range(n), bounds=(0.0, 1.0), domain=pyo.Reals)
+        for j in single.tolist():
+            m.y[j].domain = pyo.Binary
+        y = [m.y[j] for j in range(n)]
+        m.x = pyo.Var(range(len(multi)), domain=pyo.NonNegativeIntegers,
+                      bounds=lambda _m, g: (0, int(g_len[multi[g]])))
+        starts, lens = g_start[multi].tolist(), g_len[multi].tolist()
+
+        def link(_m, g):
+            a, b = starts[g], starts[g] + lens[g]
+            return LinearExpression(constant=0.0, linear_coefs=[1.0] + [-1.0] * (b - a),
+                                    linear_vars=[_m.x[g]] + y[a:b]) == 0.0
+
+        m.link = pyo.Constraint(range(len(multi)), rule=link)
+        m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=obj,
+                                                    linear_vars=y), sense=pyo.maximize)
+        m.budget = pyo.Constraint(expr=LinearExpression(constant=0.0, linear_coefs=cost,
+                                                        linear_vars=y) <= budget_left)
+        # slot caps that can bind: only slots with more free levels than cap left
+        s_free = inc.s[free]
+        n_in_slot = np.bincount(s_free, minlength=S)
+        cap_slots = np.flatnonzero(np.isfinite(caps_left) & (n_in_slot > caps_left))
+        members = {s: np.flatnonzero(s_free == s).tolist() for s in cap_slots.tolist()}
+        m.cap = pyo.Constraint(cap_slots.tolist(), rule=lambda _m, s: LinearExpression(
+            constant=0.0, linear_coefs=[1.0] * len(members[s]),
+            linear_vars=[y[j] for j in members[s]]) <= float(caps_left[s]))
+    return BuiltModel(model=m, free=free, constant=const,
+                      n_integer=len(multi) + len(single), tie_break_per_usd=eps)

@@ -1,0 +1,179 @@
+"""ProblemData: the staffing problem as plain numpy arrays (no Pyomo, no pandas).
+
+Index conventions: ``p`` = precinct (0..P-1), ``s`` = shift slot (day, tour) (0..S-1),
+``k`` = team level (the k-th team in a precinct-slot, 1..K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bheard.queueing import erlang_b_table
+
+DAY_INDEX = {d: i for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))}
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemData:
+    """Arrays that define one staffing problem.
+
+    Attributes (units in the names):
+        precinct: (P,) NYPD precinct numbers.
+        borough: (P,) borough names.
+        slot_day, slot_tour: (S,) day name and tour name of each slot.
+        slot_hours: (S,) tour length, hours.
+        slot_cost_usd: (S,) cost of one team working one shift of the slot, USD.
+        calls_per_hour: (P, S) eligible calls/hour.
+        service_time_hours: mean busy time per call, hours.
+        weeks_per_year: weeks a year the weekly schedule runs.
+        budget_usd_per_year: money for teams, USD/year.
+        max_teams: (P, S) int upper bound on teams.
+        min_teams: (P, S) int lower bound on teams.
+        slot_cap: (S,) citywide max teams in each slot (``inf`` = no cap).
+        slot_cap_label: (S,) text naming the limit behind each cap, for diagnoses.
+    """
+
+    precinct: np.ndarray
+    borough: np.ndarray
+    slot_day: np.ndarray
+    slot_tour: np.ndarray
+    slot_hours: np.ndarray
+    slot_cost_usd: np.ndarray
+    calls_per_hour: np.ndarray
+    service_time_hours: float
+    weeks_per_year: float
+    budget_usd_per_year: float
+    max_teams: np.ndarray
+    min_teams: np.ndarray
+    slot_cap: np.ndarray
+    slot_cap_label: np.ndarray = field(default=None)
+    min_teams_label: str = "limits.min_teams"
+    max_teams_label: str = "limits.max_teams_per_slot"
+
+    def __post_init__(self):
+        P, S = self.calls_per_hour.shape
+        for name, shape in (("precinct", (P,)), ("slot_hours", (S,)), ("slot_cost_usd", (S,)),
+                            ("max_teams", (P, S)), ("min_teams", (P, S)), ("slot_cap", (S,))):
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"ProblemData.{name} must have shape {shape}")
+        if self.slot_cap_label is None:
+            object.__setattr__(self, "slot_cap_label",
+                               np.array(["limits.max_teams_per_tour"] * S, dtype=object))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.calls_per_hour.shape
+
+    @property
+    def kmax(self) -> int:
+        return int(self.max_teams.max()) if self.max_teams.size else 0
+
+    def offered_load(self) -> np.ndarray:
+        """(P, S) offered load in Erlangs: calls/hour x mean service time in hours."""
+        return self.calls_per_hour * self.service_time_hours
+
+    def eligible_calls_per_year(self) -> np.ndarray:
+        """(P, S) eligible calls a year in each precinct-slot: W x hours x calls/hour."""
+        return self.weeks_per_year * self.slot_hours[None, :] * self.calls_per_hour
+
+    def team_cost_per_year(self) -> np.ndarray:
+        """(S,) USD/year of one team in one weekly slot: W x cost per team-shift."""
+        return self.weeks_per_year * self.slot_cost_usd
+
+    def coverage_table(self, kmax: int | None = None) -> np.ndarray:
+        """(P, S, K+1) expected covered eligible calls/year with k = 0..K teams.
+
+        ``cov(p,s,k) = W h_s lam_ps (1 - B(k, lam_ps tau))`` (Erlang loss, isolated precinct).
+        """
+        kmax = self.kmax if kmax is None else kmax
+        blocking = erlang_b_table(self.offered_load(), kmax)
+        return self.eligible_calls_per_year()[..., None] * (1.0 - blocking)
+
+    def coverage(self, teams: np.ndarray) -> np.ndarray:
+        """(P, S) expected covered eligible calls/year for a (P, S) integer plan."""
+        teams = np.asarray(teams, dtype=np.int64)
+        table = self.coverage_table(int(teams.max()) if teams.size else 0)
+        return np.take_along_axis(table, teams[..., None], axis=-1)[..., 0]
+
+    def annual_cost(self, teams: np.ndarray) -> float:
+        """USD/year of a (P, S) plan."""
+        return float((np.asarray(teams) * self.team_cost_per_year()[None, :]).sum())
+
+
+def problem_from_scenario(scenario) -> ProblemData:
+    """Geography + demand for a :class:`bheard.scenario.Scenario` -> :class:`ProblemData`."""
+    from bheard.data import precincts as precinct_table
+
+    table = precinct_table()
+    sel = select_precincts(table, scenario.precincts)
+    slots = scenario.slots()
+    tours = {t.name: t for t in scenario.shifts.tours}
+    slot_day = np.array([d for d, _ in slots], dtype=object)
+    slot_tour = np.array([t for _, t in slots], dtype=object)
+    hours = np.array([tours[t].hours for _, t in slots], dtype=float)
+    start_how = np.array([DAY_INDEX[d] * 24 + tours[t].start_hour for d, t in slots])
+    cost = np.array([scenario.tour_cost_usd(t) for _, t in slots], dtype=float)
+
+    rates = demand_rates(scenario, table, sel, slots, start_how, hours) * scenario.demand.scale
+
+    P, S = len(sel), len(slots)
+    lim = scenario.limits
+    max_teams = np.full((P, S), lim.max_teams_per_slot, dtype=np.int64)
+    min_teams = np.full((P, S), lim.min_teams_every_precinct, dtype=np.int64)
+    for p, n in lim.min_teams.items():
+        idx = np.flatnonzero(sel["precinct"].to_numpy() == p)
+        min_teams[idx, :] = np.maximum(min_teams[idx, :], n)
+    caps = np.array([np.inf if scenario.tour_cap(t) is None else scenario.tour_cap(t)
+                     for _, t in slots], dtype=float)
+    cap_label = np.array([f"limits.max_teams_per_tour[{t}]" for _, t in slots], dtype=object)
+    return ProblemData(
+        precinct=sel["precinct"].to_numpy(dtype=np.int64),
+        borough=sel["borough"].to_numpy(dtype=object),
+        slot_day=slot_day, slot_tour=slot_tour, slot_hours=hours, slot_cost_usd=cost,
+        calls_per_hour=rates, service_time_hours=scenario.teams.service_time_hours,
+        weeks_per_year=scenario.weeks_per_year,
+        budget_usd_per_year=scenario.budget.annual_usd,
+        max_teams=max_teams, min_teams=min_teams, slot_cap=caps, slot_cap_label=cap_label,
+        min_teams_label=("limits.min_teams_every_precinct" if lim.min_teams_every_precinct
+                         else "limits.min_teams"),
+    )
+
+
+def select_precincts(table: pd.DataFrame, spec) -> pd.DataFrame:
+    """Rows of the precinct table chosen by a scenario's ``precincts`` field."""
+    if spec == "all":
+        return table.reset_index(drop=True)
+    if isinstance(spec, tuple):
+        return table.set_index("precinct").loc[list(spec)].reset_index()
+    return table[table["borough"].isin(spec.boroughs)].reset_index(drop=True)
+
+
+def demand_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame, slots, start_how,
+                 hours) -> np.ndarray:
+    """(P, S) eligible calls/hour from the scenario's demand source."""
+    from bheard.demand.slots import HOURS_PER_WEEK, slot_mean_rates
+
+    d = scenario.demand
+    if d.table is not None:
+        from bheard.demand.table import read_demand_table
+
+        return read_demand_table(d.table, slots, sel["precinct"].to_numpy())
+    if d.prior is not None:
+        from bheard.demand.prior import prior_hourly
+
+        hourly = prior_hourly(d.prior, table)
+    else:
+        from bheard.demand.forecast import forecast_hourly
+
+        f = d.forecast
+        hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile,
+                                 rules=f.rules, precincts=sel["precinct"].tolist())
+    wide = (hourly.pivot(index="precinct", columns="hour_of_week", values="calls_per_hour")
+            .reindex(index=sel["precinct"], columns=range(HOURS_PER_WEEK)))
+    if wide.isna().any().any():
+        missing = wide.index[wide.isna().any(axis=1)].tolist()
+        raise ValueError(f"hourly demand has no rate for precincts {missing[:10]}")
+    return slot_mean_rates(wide.to_numpy(), start_how, hours)

@@ -1,0 +1,527 @@
+"""Scenario files: schema, YAML loading, ``extends:`` inheritance and user-facing errors.
+
+A scenario is a YAML file (or a dict with the same structure) validated into an immutable
+:class:`Scenario`. Unknown keys are errors, so a typo is never silently ignored. Every default
+below names its source (``facts`` = ``../shared/facts.md`` row numbers, mirrored in README.md)
+or is labelled an assumption.
+
+Inheritance: ``extends: parent.yaml`` (path relative to the child file) loads the parent first
+and overrides it field by field (nested mappings merge key by key; lists and scalars are
+replaced). Relative paths inside a file (``demand.table``, ``demand.forecast.history``) resolve
+against the folder of the file that states them; for a dict they resolve against ``base_dir``
+(default: the working directory).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Any, Literal, Mapping, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bheard.demand.rules import EligibilityRules
+from bheard.errors import InputError, Problem
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+Borough = Literal["Manhattan", "Bronx", "Brooklyn", "Queens", "Staten Island"]
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tour(_Strict):
+    """One tour (shift template): name, start time (HH:MM, local) and length in hours."""
+
+    name: str = Field(min_length=1)
+    start: str = Field(description='start time "HH:MM" (24 h clock)')
+    hours: float = Field(gt=0, le=24, description="tour length in hours")
+    days: tuple[Day, ...] | None = Field(
+        None, description="days this tour runs; default: shifts.days"
+    )
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _check_start(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):
+            # YAML 1.1 reads an unquoted 09:00 as the sexagesimal integer 540 (minutes).
+            v = f"{v // 60:02d}:{v % 60:02d}"
+        if not isinstance(v, str) or not _HHMM.match(v.strip()):
+            raise ValueError('a time "HH:MM" between 00:00 and 23:59')
+        return v.strip()
+
+    @property
+    def start_hour(self) -> float:
+        """Start time in hours after midnight (e.g. 17.5 for 17:30)."""
+        hh, mm = self.start.split(":")
+        return int(hh) + int(mm) / 60.0
+
+
+class Shifts(_Strict):
+    """The tours and the days they run. A shift slot is one (day, tour)."""
+
+    tours: tuple[Tour, ...] = Field(min_length=1)
+    days: tuple[Day, ...] = Field(DAYS, min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Shifts":
+        names = [t.name for t in self.tours]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"tour names must be unique; repeated: {dup}")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days must not repeat")
+        return self
+
+
+class BoroughFilter(_Strict):
+    """Every precinct of the listed boroughs."""
+
+    boroughs: tuple[Borough, ...] = Field(min_length=1)
+
+
+class PriorDemand(_Strict):
+    """The default demand prior: citywide volume spread by population x need uplift.
+
+    A PRIOR, not a forecast: it stands in until 911 records are used (``demand.forecast``).
+    """
+
+    annual_mental_health_calls: float = Field(
+        175_000,
+        gt=0,
+        description="citywide mental-health 911 calls a year (facts rows 47-48: about 174,000"
+        " in 2024 per NYPD data; OCMH 'every 3 minutes')",
+    )
+    eligible_share: float = Field(
+        0.385,
+        ge=0,
+        le=1,
+        description="share of MH calls eligible for B-HEARD (facts row 22: 37,113 of 96,291,"
+        " Comptroller audit MG24-060A)",
+    )
+    daytime_share: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="share of MH calls arriving 09:00-01:00; the rest arrive 01:00-09:00"
+        " (facts row 54, H+H via Gothamist)",
+    )
+    uplift: dict[int, float] = Field(
+        default_factory=lambda: {25: 2.3, 28: 2.3, 32: 2.3, 75: 1.35},
+        description="per-capita call-rate multipliers for high-need precincts (facts row 52:"
+        " Zone 7 = precincts 25/28/32 about 2.3x, the 75th about 1.35x the city rate)",
+    )
+
+    @field_validator("uplift")
+    @classmethod
+    def _positive(cls, v: dict[int, float]) -> dict[int, float]:
+        bad = {p: f for p, f in v.items() if not f > 0}
+        if bad:
+            raise ValueError(f"uplift factors must be > 0; got {bad}")
+        return v
+
+
+class ForecastDemand(_Strict):
+    """Demand forecast from 911 call records (see ``models/forecast.md``)."""
+
+    history: Path = Field(description="call-record export(s): a CSV(.gz) file or a folder")
+    target_start: _dt.date = Field(description="first day of the forecast period (YYYY-MM-DD)")
+    weeks: int = Field(4, ge=1, le=260, description="length of the forecast period in weeks")
+    quantile: float = Field(0.5, gt=0, lt=1, description="forecast quantile to plan for")
+    rules: EligibilityRules = Field(default_factory=EligibilityRules)
+
+
+class Demand(_Strict):
+    """Eligible calls per hour by (precinct, day, tour): exactly one source."""
+
+    prior: PriorDemand | None = None
+    table: Path | None = Field(
+        None, description="CSV with columns precinct,day,tour,calls_per_hour (eligible calls/hour)"
+    )
+    forecast: ForecastDemand | None = None
+    scale: float = Field(
+        1.0, ge=0, description="multiplier on every rate (scenario what-if, e.g. 1.12 for growth)"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Demand":
+        given = [k for k in ("prior", "table", "forecast") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "exactly one demand source: 'prior', 'table' or 'forecast'"
+                + (f" (got {given})" if given else " (got none)")
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        return next(k for k in ("prior", "table", "forecast") if getattr(self, k) is not None)
+
+
+class Crew(_Strict):
+    """Team composition (persons per team). Facts row 11: 2 FDNY EMTs/paramedics + 1 licensed
+    social worker; the DCS plan adds a peer counselor (facts row 41)."""
+
+    emt: int = Field(2, ge=0)
+    social_worker: int = Field(1, ge=0)
+    peer: int = Field(0, ge=0)
+
+
+class Teams(_Strict):
+    """What one team is and costs."""
+
+    service_time_hours: float = Field(
+        1.75,
+        gt=0,
+        le=24,
+        description="mean busy time per call in hours (travel + on scene + transport)."
+        " ASSUMPTION: no published B-HEARD figure (facts row 38); 1.75 h sits between Denver"
+        " STAR's ~80 min and the ~3.5 h implied by FY24 throughput of 2.3 calls/shift (row 33)",
+    )
+    crew: Crew = Field(default_factory=Crew)
+    cost_per_team_shift_usd: dict[str, float] | float = Field(
+        description="USD per team per tour worked, one value for all tours or one per tour name"
+    )
+
+    @field_validator("cost_per_team_shift_usd")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float] | float) -> dict[str, float] | float:
+        vals = v.values() if isinstance(v, dict) else [v]
+        if any(not x >= 0 for x in vals):
+            raise ValueError("costs must be >= 0 USD")
+        return v
+
+
+class Budget(_Strict):
+    annual_usd: float = Field(ge=0, description="money available for teams, USD/year")
+
+
+class Limits(_Strict):
+    """Workforce and policy limits."""
+
+    max_teams_per_slot: int = Field(
+        4, ge=0, le=200, description="max teams in one precinct in one (day, tour) slot"
+    )
+    max_teams_per_tour: int | dict[str, int] | None = Field(
+        None,
+        description="citywide max teams on duty in one (day, tour) slot: one number, or per tour",
+    )
+    min_teams: dict[int, int] = Field(
+        default_factory=dict,
+        description="precinct -> min teams in every slot (e.g. a guaranteed local team)",
+    )
+    min_teams_every_precinct: int = Field(
+        0, ge=0, description="min teams in every slot of every precinct (DCS: a team everywhere)"
+    )
+
+    @field_validator("max_teams_per_tour")
+    @classmethod
+    def _caps_non_negative(cls, v):
+        vals = v.values() if isinstance(v, dict) else ([] if v is None else [v])
+        if any(x < 0 for x in vals):
+            raise ValueError("caps must be >= 0 teams")
+        return v
+
+    @field_validator("min_teams")
+    @classmethod
+    def _mins_non_negative(cls, v: dict[int, int]) -> dict[int, int]:
+        if any(x < 0 for x in v.values()):
+            raise ValueError("minimum teams must be >= 0")
+        return v
+
+
+class SolverOptions(_Strict):
+    time_limit_s: float = Field(60.0, gt=0, description="wall-clock limit for HiGHS, seconds")
+    mip_rel_gap: float = Field(1e-4, ge=0, lt=1, description="relative MIP gap to stop at")
+    threads: int | None = Field(None, ge=1, description="HiGHS threads (default: HiGHS decides)")
+    reduce: bool = Field(
+        True,
+        description="fix increments by Lagrangian reduced costs before HiGHS (exact; see"
+        " models/isolated_coverage.md). false = hand HiGHS the full model",
+    )
+    warm_start: bool = Field(True, description="give HiGHS the greedy plan as a MIP start")
+    highs_options: dict[str, Union[bool, int, float, str]] = Field(
+        default_factory=dict, description="extra HiGHS options passed as is"
+    )
+
+
+class Scenario(_Strict):
+    """A validated scenario. Build it with :func:`load_scenario`."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    shifts: Shifts
+    precincts: Literal["all"] | tuple[int, ...] | BoroughFilter = "all"
+    demand: Demand = Field(default_factory=lambda: Demand(prior=PriorDemand()))
+    teams: Teams
+    budget: Budget
+    weeks_per_year: float = Field(
+        52.0, gt=0, le=53, description="weeks a year the weekly schedule runs"
+    )
+    limits: Limits = Field(default_factory=Limits)
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+    #: where the scenario came from (file path or "<dict>"), for messages and reports
+    source: str = "<dict>"
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Scenario":
+        tours = [t.name for t in self.shifts.tours]
+        c = self.teams.cost_per_team_shift_usd
+        if isinstance(c, dict):
+            missing = [t for t in tours if t not in c]
+            extra = [k for k in c if k not in tours]
+            if missing or extra:
+                raise ValueError(
+                    f"teams.cost_per_team_shift_usd must give a cost for each tour {tours}"
+                    + (f"; missing {missing}" if missing else "")
+                    + (f"; unknown tours {extra}" if extra else "")
+                )
+        caps = self.limits.max_teams_per_tour
+        if isinstance(caps, dict):
+            extra = [k for k in caps if k not in tours]
+            if extra:
+                raise ValueError(
+                    f"limits.max_teams_per_tour names unknown tours {extra}; tours are {tours}"
+                )
+        return self
+
+    # --- convenience -------------------------------------------------------------------
+    def tour_cost_usd(self, tour: str) -> float:
+        """Cost of one team working one ``tour`` shift, USD."""
+        c = self.teams.cost_per_team_shift_usd
+        return float(c[tour] if isinstance(c, dict) else c)
+
+    def tour_cap(self, tour: str) -> int | None:
+        """Citywide max teams on duty in one slot of ``tour`` (None = no cap)."""
+        caps = self.limits.max_teams_per_tour
+        if caps is None:
+            return None
+        if isinstance(caps, dict):
+            return caps.get(tour)
+        return int(caps)
+
+    def slots(self) -> list[tuple[str, str]]:
+        """The (day, tour) slots of the week, in day order then tour order."""
+        out = []
+        for d in DAYS:
+            for t in self.shifts.tours:
+                days = t.days if t.days is not None else self.shifts.days
+                if d in days:
+                    out.append((d, t.name))
+        return out
+
+    def with_overrides(self, **changes: Any) -> "Scenario":
+        """A copy with dotted-path overrides, e.g. ``{"budget.annual_usd": 5e6}``; validated."""
+        data = self.model_dump(mode="python", exclude={"source"})
+        for dotted, value in changes.items():
+            node = data
+            parts = dotted.split(".")
+            for p in parts[:-1]:
+                node = node[p]
+            node[parts[-1]] = value
+        return _validate(data, self.source)
+
+
+# --------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------
+_PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"))
+
+
+def _resolve_paths(data: dict, base: Path) -> None:
+    """Make the relative file paths of one file's data absolute against ``base`` (in place)."""
+    for path in _PATH_FIELDS:
+        node: Any = data
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(path[-1]), str):
+            p = Path(node[path[-1]]).expanduser()
+            node[path[-1]] = str(p if p.is_absolute() else (base / p))
+
+
+def _merge(parent: Any, child: Any) -> Any:
+    """Child overrides parent field by field: mappings merge recursively, anything else replaces."""
+    if isinstance(parent, dict) and isinstance(child, dict):
+        out = dict(parent)
+        for k, v in child.items():
+            out[k] = _merge(parent[k], v) if k in parent else v
+        return out
+    return child
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in chain + (path,))
+        raise InputError.single(chain[-1], "extends", str(path), f"no cycle ({cycle})")
+    if not path.exists():
+        where = chain[-1] if chain else None
+        raise InputError.single(where or path, "extends" if chain else "(file)", str(path),
+                                "an existing scenario file")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError.single(path, where, problem, "valid YAML") from None
+    except UnicodeDecodeError:
+        raise InputError.single(path, "(file)", "undecodable bytes", "a UTF-8 text file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError.single(path, "(top level)", type(data).__name__,
+                                "a mapping of scenario fields (name: ..., shifts: ...)")
+    _resolve_paths(data, path.parent)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return data
+    if not isinstance(parent_ref, str):
+        raise InputError.single(path, "extends", parent_ref, "a path to a parent scenario file")
+    parent_path = (path.parent / parent_ref).resolve()
+    parent = _read_yaml(parent_path, chain + (path,))
+    return _merge(parent, data)
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class reached by following ``loc`` from :class:`Scenario`."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        ann = fields[part].annotation
+        model = _first_model(ann)
+    return model
+
+
+def _first_model(ann: Any) -> Any:
+    import typing
+
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in typing.get_args(ann):
+        m = _first_model(arg)
+        if m is not None:
+            return m
+    return None
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        # pydantic adds union-member tags to the path (e.g. 'tuple[int, ...]'); drop them
+        clean = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in
+                 ("BoroughFilter", "literal['all']", "function-after", "function-before",
+                  "str", "int", "float", "dict", "tuple", "json-or-python")))]
+        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in clean)
+        field = field.replace(".[", "[")
+        kind = err.get("type", "")
+        msg = err.get("msg", "")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if kind == "extra_forbidden":
+            parent = _model_at(tuple(clean[:-1]))
+            allowed = sorted(parent.model_fields) if parent is not None else []
+            allowed = [a for a in allowed if a != "source"]
+            expected = "no unknown keys" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
+            problems.append(Problem(field, clean[-1] if clean else err.get("input"), expected))
+            continue
+        if kind == "missing":
+            problems.append(Problem(field, "(missing)", "this required field"))
+            continue
+        problems.append(Problem(field, err.get("input"), msg[:1].lower() + msg[1:]))
+    # the same location can fail several union members; keep the first message per field
+    seen: dict[str, Problem] = {}
+    for p in problems:
+        seen.setdefault(p.field, p)
+    return list(seen.values())
+
+
+def _validate(data: dict, source: str) -> Scenario:
+    data = dict(data)
+    data["source"] = source
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(source, _problems_from(exc)) from None
+    _check_against_data(scenario)
+    return scenario
+
+
+def _check_against_data(s: Scenario) -> None:
+    """Checks that need the shipped precinct table: every named precinct must exist."""
+    from bheard.data import precincts as _precincts
+
+    known = set(_precincts()["precinct"].astype(int))
+    problems = []
+    if isinstance(s.precincts, tuple):
+        for i, p in enumerate(s.precincts):
+            if p not in known:
+                problems.append(Problem(f"precincts[{i}]", p, "an NYPD precinct number (one of the 78)"))
+        if len(set(s.precincts)) != len(s.precincts):
+            problems.append(Problem("precincts", list(s.precincts), "no repeated precinct"))
+    for p in s.limits.min_teams:
+        if p not in known:
+            problems.append(Problem(f"limits.min_teams.{p}", p, "an NYPD precinct number"))
+    if s.demand.prior is not None:
+        for p in s.demand.prior.uplift:
+            if p not in known:
+                problems.append(Problem(f"demand.prior.uplift.{p}", p, "an NYPD precinct number"))
+    for field, path in (("demand.table", s.demand.table),
+                        ("demand.forecast.history",
+                         s.demand.forecast.history if s.demand.forecast else None)):
+        if path is not None and not Path(path).exists():
+            problems.append(Problem(field, str(path), "an existing file (relative paths resolve"
+                                    " against the scenario file's folder)"))
+    if problems:
+        raise InputError(s.source, problems)
+
+
+def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
+                  base_dir: str | Path | None = None) -> Scenario:
+    """Load and validate a scenario from a YAML file path or a dict.
+
+    Raises :class:`bheard.errors.InputError` naming the file, field, bad value and what was
+    expected. A dict's relative paths resolve against ``base_dir`` (default: working directory);
+    a dict may use ``extends:`` too (resolved against ``base_dir``).
+    """
+    if isinstance(src, Scenario):
+        return src
+    if isinstance(src, Mapping):
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        data = _to_plain(src)
+        _resolve_paths(data, base)
+        parent_ref = data.pop("extends", None)
+        if parent_ref is not None:
+            data = _merge(_read_yaml((base / parent_ref).resolve(), ()), data)
+        return _validate(data, "<dict>")
+    path = Path(src)
+    if path.is_dir():
+        raise InputError.single(path, "(file)", str(path), "a scenario YAML file, not a folder")
+    data = _read_yaml(path.resolve(), ())
+    return _validate(data, str(src))
+
+
+def _to_plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    return obj

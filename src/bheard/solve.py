@@ -1,0 +1,298 @@
+"""Solve a staffing problem: greedy incumbent, exact LP bound, reduced-cost fixing, HiGHS.
+
+Pipeline (each step certified; see ``models/isolated_coverage.md``):
+
+1. :func:`~bheard.model.isolated.diagnose_infeasibility` - complete feasibility test that
+   names the constraints in conflict.
+2. :func:`~bheard.model.isolated.greedy` - a feasible plan (lower bound ``LB``).
+3. :func:`~bheard.model.isolated.lagrangian_bound` - the LP relaxation bound ``UB``.
+4. :func:`~bheard.model.isolated.fix_by_reduced_cost` - decide every team whose reduced cost
+   exceeds ``UB - LB`` (exact: no plan at least as good as the incumbent differs there).
+5. Pyomo model of the undecided teams, solved by HiGHS through Pyomo's contrib interface
+   (``SolverFactory('highs')``, ``raise_exception_on_nonoptimal_result=False``) with the
+   greedy plan as MIP start. A time limit returns the best plan with its certified gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bheard.model.isolated import (
+    TIE_BREAK_REL,
+    build_isolated_model,
+    diagnose_infeasibility,
+    fix_by_reduced_cost,
+    greedy,
+    lagrangian_bound,
+    make_increments,
+)
+from bheard.model.problem import ProblemData, problem_from_scenario
+from bheard.plan import ASSIGNMENT_COLUMNS, Plan, SolverReport
+
+
+@dataclass
+class SolveOptions:
+    """Solver settings (mirrors ``scenario.solver``)."""
+
+    time_limit_s: float = 60.0
+    mip_rel_gap: float = 1e-4
+    threads: int | None = None
+    reduce: bool = True
+    warm_start: bool = True
+    highs_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class SolveResult:
+    """Array-level result of :func:`solve_problem`."""
+
+    status: str
+    teams: np.ndarray | None  # (P, S) int, None when infeasible
+    objective: float  # calls/year
+    bound: float  # calls/year
+    gap: float
+    build_seconds: float
+    translate_seconds: float
+    solve_seconds: float
+    report: SolverReport
+    diagnosis: list[str] = field(default_factory=list)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """``(bound - objective) / |objective|`` (0 when both are 0)."""
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return float("inf")
+    diff = max(bound - objective, 0.0)
+    if diff == 0.0:
+        return 0.0
+    return diff / max(abs(objective), 1e-12)
+
+
+def solve_problem(prob: ProblemData, options: SolveOptions | None = None) -> SolveResult:
+    """Solve a :class:`ProblemData` to the requested gap (or time limit)."""
+    opt = options or SolveOptions()
+    t0 = time.perf_counter()
+    report = SolverReport(time_limit_s=opt.time_limit_s, mip_rel_gap=opt.mip_rel_gap)
+
+    diagnosis = diagnose_infeasibility(prob)
+    if diagnosis:
+        report.termination = "infeasible (bheard diagnosis, before solving)"
+        return SolveResult("infeasible", None, float("nan"), float("nan"), float("nan"),
+                           time.perf_counter() - t0, 0.0, 0.0, report, diagnosis)
+
+    inc = make_increments(prob)
+    taken = greedy(prob, inc)
+    lb = float(inc.gain[taken].sum())
+    lag = lagrangian_bound(prob, inc)
+    report.n_increments = inc.n
+    report.greedy_objective = lb
+    report.lagrangian_bound = lag.value
+    if opt.reduce:
+        one, zero = fix_by_reduced_cost(inc, lag, lb)
+    else:
+        one, zero = inc.forced.copy(), np.zeros(inc.n, dtype=bool)
+    report.n_fixed_one, report.n_fixed_zero = int(one.sum()), int(zero.sum())
+    eps = TIE_BREAK_REL * max(lb, 1.0) / max(prob.budget_usd_per_year, 1.0)
+    report.tie_break_per_usd = eps
+
+    def finish(status, chosen, bound, build_s, translate_s, solve_s):
+        teams = np.zeros(prob.shape, dtype=np.int64)
+        np.add.at(teams, (inc.p[chosen], inc.s[chosen]), 1)
+        obj = float(prob.coverage(teams).sum())
+        bound = max(bound, obj)
+        gap = relative_gap(obj, bound)
+        if status == "time_limit_feasible" and gap <= opt.mip_rel_gap:
+            status = "optimal"
+        return SolveResult(status, teams, obj, bound, gap, build_s, translate_s, solve_s, report)
+
+    if not (~(one | zero)).any():
+        # every team decided: any plan as good as the incumbent equals it, so it is optimal
+        report.termination = "all teams decided by reduced-cost fixing"
+        report.bound_source = "lagrangian"
+        chosen = np.flatnonzero(one)
+        return finish("optimal", chosen, lb, time.perf_counter() - t0, 0.0, 0.0)
+
+    built = build_isolated_model(prob, inc, one, zero, eps)
+    report.n_variables = built.free.size + (len(built.model.x) if hasattr(built.model, "x") else 0)
+    report.n_integer = built.n_integer
+    build_s = time.perf_counter() - t0
+
+    from pyomo.contrib.solver.common.factory import SolverFactory
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    t1 = time.perf_counter()
+    solver = SolverFactory("highs")
+    solver.set_instance(built.model)
+    warm = opt.warm_start and _set_mip_start(solver, built, taken)
+    translate_s = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    time_left = max(opt.time_limit_s - (t2 - t0), 0.05)
+    no_updates = dict(check_for_new_or_removed_constraints=False,
+                      check_for_new_or_removed_vars=False,
+                      check_for_new_or_removed_params=False, check_for_new_objective=False,
+                      update_constraints=False, update_vars=False, update_parameters=False,
+                      update_named_expressions=False, update_objective=False)
+    highs_opts = {"output_flag": False, **opt.highs_options}
+    try:
+        res = solver.solve(built.model, load_solutions=False,
+                           raise_exception_on_nonoptimal_result=False, time_limit=time_left,
+                           rel_gap=opt.mip_rel_gap, threads=opt.threads,
+                           solver_options=highs_opts, auto_updates=no_updates)
+    except Exception as exc:  # a solver failure still returns the certified incumbent
+        report.termination = f"solver error: {type(exc).__name__}: {exc}"
+        report.bound_source = "lagrangian"
+        return finish("feasible", np.flatnonzero(taken), lag.value, build_s, translate_s,
+                      time.perf_counter() - t2)
+    solve_s = time.perf_counter() - t2
+    tc = res.termination_condition
+    report.termination = tc.name
+    report.message = "MIP start from greedy plan" if warm else ""
+
+    chosen = np.flatnonzero(taken)
+    inc_pen = float((inc.gain[taken] - eps * inc.cost[taken]).sum())
+    if res.incumbent_objective is not None and res.incumbent_objective >= inc_pen - 1e-9 * abs(inc_pen):
+        try:
+            res.solution_loader.load_vars()
+            yv = np.array([built.model.y[j].value or 0.0 for j in range(built.free.size)])
+            chosen = np.concatenate([np.flatnonzero(one), built.free[yv > 0.5]])
+        except Exception:  # no loadable solution: keep the greedy plan
+            pass
+
+    # lift HiGHS's bound (penalised objective of the reduced model) to coverage of the full
+    # model: coverage = penalised + eps * cost <= bound + eps * budget
+    bound = lag.value
+    report.bound_source = "lagrangian"
+    if res.objective_bound is not None and math.isfinite(res.objective_bound):
+        hb = float(res.objective_bound) + eps * prob.budget_usd_per_year
+        report.highs_bound = hb
+        if hb <= bound:
+            bound, report.bound_source = hb, "highs"
+    if tc == TerminationCondition.convergenceCriteriaSatisfied:
+        status = "optimal"
+    elif tc == TerminationCondition.maxTimeLimit:
+        status = "time_limit_feasible"
+    elif tc == TerminationCondition.provenInfeasible:
+        # cannot happen after the complete feasibility test; report rather than hide it
+        return SolveResult("error", None, float("nan"), float("nan"), float("nan"), build_s,
+                           translate_s, solve_s, report,
+                           ["HiGHS reported the reduced model infeasible although the minimum"
+                            " staffing plan is feasible: please report this as a bug"])
+    else:
+        status = "feasible"
+    return finish(status, chosen, bound, build_s, translate_s, solve_s)
+
+
+def _set_mip_start(solver, built, taken: np.ndarray) -> bool:
+    """Give HiGHS the greedy plan as a MIP start (through the persistent highspy model).
+
+    Pyomo 6.10's contrib HiGHS interface has no warm-start option; its persistent instance
+    holds the highspy model and the Pyomo-variable -> column map, which we use directly
+    (pinned: pyomo>=6.10.1,<6.11). Returns False if that internal API is not there.
+    """
+    try:
+        import highspy
+
+        h = solver._solver_model
+        col_of = solver._pyomo_var_to_solver_var_map
+        m = built.model
+        n = h.getNumCol()
+        values = np.zeros(n)
+        yv = taken[built.free].astype(float)
+        for j in range(built.free.size):
+            values[col_of[id(m.y[j])]] = yv[j]
+        if hasattr(m, "x"):
+            link_members = _group_members(built)
+            for g, members in enumerate(link_members):
+                values[col_of[id(m.x[g])]] = yv[members].sum()
+        sol = highspy.HighsSolution()
+        sol.col_value = values.tolist()
+        h.setSolution(sol)
+        return True
+    except Exception:
+        return False
+
+
+def _group_members(built) -> list[np.ndarray]:
+    m = built.model
+    out = []
+    index = {id(m.y[j]): j for j in range(built.free.size)}
+    for g in range(len(m.x)):
+        body = m.link[g].body
+        out.append(np.array([index[id(v)] for v in body.linear_vars[1:]], dtype=np.int64))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# scenario-level API
+# ----------------------------------------------------------------------------------------
+def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | None = None,
+          base_dir=None) -> Plan:
+    """Solve a scenario (path, dict or :class:`~bheard.scenario.Scenario`) into a :class:`Plan`.
+
+    ``budget_usd`` (USD/year) and ``time_limit_s`` (seconds) override the scenario's values.
+    User errors raise :class:`bheard.errors.InputError`; an infeasible scenario returns a Plan
+    with ``status == "infeasible"`` and a ``diagnosis`` naming the conflicting constraints.
+    """
+    from bheard.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    sc = load_scenario(scenario, base_dir=base_dir)
+    overrides = {}
+    if budget_usd is not None:
+        overrides["budget.annual_usd"] = budget_usd
+    if time_limit_s is not None:
+        overrides["solver.time_limit_s"] = time_limit_s
+    if overrides:
+        sc = sc.with_overrides(**overrides)
+    prob = problem_from_scenario(sc)
+    prep_s = time.perf_counter() - t0
+    opts = SolveOptions(**sc.solver.model_dump())
+    res = solve_problem(prob, opts)
+    return make_plan(sc, prob, res, extra_build_seconds=prep_s)
+
+
+def assignments_frame(prob: ProblemData, teams: np.ndarray) -> pd.DataFrame:
+    """One row per (precinct, day, tour) of a (P, S) plan, columns :data:`ASSIGNMENT_COLUMNS`."""
+    P, S = prob.shape
+    eligible = prob.eligible_calls_per_year()
+    covered = prob.coverage(teams)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(eligible > 0, covered / np.where(eligible > 0, eligible, 1.0), np.nan)
+    return pd.DataFrame({
+        "precinct": np.repeat(prob.precinct, S),
+        "borough": np.repeat(prob.borough, S),
+        "day": np.tile(prob.slot_day, P),
+        "tour": np.tile(prob.slot_tour, P),
+        "teams": teams.ravel(),
+        "calls_per_hour": prob.calls_per_hour.ravel(),
+        "eligible_calls": eligible.ravel(),
+        "expected_covered_calls": covered.ravel(),
+        "coverage_share": share.ravel(),
+        "annual_cost_usd": (teams * prob.team_cost_per_year()[None, :]).ravel(),
+    })[ASSIGNMENT_COLUMNS]
+
+
+def make_plan(sc, prob: ProblemData, res: SolveResult, extra_build_seconds: float = 0.0) -> Plan:
+    """Wrap a :class:`SolveResult` for a scenario into a :class:`Plan`."""
+    from bheard.assumptions import scenario_assumptions
+
+    eligible_total = float(prob.eligible_calls_per_year().sum())
+    if res.teams is None:
+        assignments = pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
+        cost = 0.0
+    else:
+        assignments = assignments_frame(prob, res.teams)
+        cost = prob.annual_cost(res.teams)
+    return Plan(scenario=sc.name, status=res.status, objective=res.objective, bound=res.bound,
+                gap=res.gap, annual_cost=cost, budget=prob.budget_usd_per_year,
+                eligible_calls=eligible_total,
+                build_seconds=res.build_seconds + extra_build_seconds,
+                translate_seconds=res.translate_seconds, solve_seconds=res.solve_seconds,
+                assignments=assignments, solver=res.report, diagnosis=res.diagnosis,
+                assumptions=scenario_assumptions(sc), demand_source=sc.demand.source)
