@@ -135,13 +135,23 @@ def data_build(
 
 
 def _register_plugins() -> None:
-    """Commands that live with their modules (demand: ingest, forecast, data synth)."""
-    try:
-        from bheard.demand import cli as demand_cli
-    except ImportError:  # pragma: no cover - module not present in a partial checkout
-        return
-    if hasattr(demand_cli, "register"):
-        demand_cli.register(app, data_app)
+    """Commands that live with their modules; each module has ``register(app, data_app)``."""
+    import importlib
+
+    for name in PLUGIN_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a feature module not present in this checkout
+            if exc.name != name:
+                raise
+            continue
+        mod.register(app, data_app)
+
+
+#: modules that add commands: demand (ingest, forecast, data synth), evaluation (simulate,
+#: calibrate), planner workflows (frontier, batch, report), geography (travel times)
+PLUGIN_MODULES = ("bheard.demand.cli", "bheard.evaluate_cli", "bheard.workflows_cli",
+                  "bheard.geography_cli")
 
 
 _register_plugins()
