@@ -1,0 +1,187 @@
+"""The isolated-coverage MIP against brute force, hand-computed cases and invariants."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bheard.model.isolated import (diagnose_infeasibility, fix_by_reduced_cost, greedy,
+                                   lagrangian_bound, make_increments)
+from bheard.model.problem import ProblemData
+from bheard.queueing import erlang_b
+from bheard.solve import SolveOptions, solve_problem
+
+
+def make_problem(rng, P, S, K, budget_frac, caps=False, mins=False):
+    lam = rng.uniform(0.05, 2.0, size=(P, S))
+    if rng.random() < 0.3:
+        lam[rng.integers(P), rng.integers(S)] = 0.0  # a precinct-slot with no demand
+    cost = rng.choice([1500.0, 2000.0, 2100.0, 2600.0], size=S)
+    W = 52.0
+    full = W * cost.sum() * P * K
+    prob = ProblemData(
+        precinct=np.arange(1, P + 1), borough=np.array(["X"] * P, dtype=object),
+        slot_day=np.array(["Mon"] * S, dtype=object),
+        slot_tour=np.array([f"t{s}" for s in range(S)], dtype=object),
+        slot_hours=rng.choice([4.0, 8.0], size=S), slot_cost_usd=cost,
+        calls_per_hour=lam, service_time_hours=float(rng.uniform(0.5, 2.5)), weeks_per_year=W,
+        budget_usd_per_year=float(budget_frac * full),
+        max_teams=np.full((P, S), K, dtype=np.int64),
+        min_teams=(rng.integers(0, 2, size=(P, S)) * (rng.random((P, S)) < 0.3)).astype(np.int64)
+        if mins else np.zeros((P, S), dtype=np.int64),
+        slot_cap=(rng.integers(1, P * K + 1, size=S).astype(float) if caps else np.full(S, np.inf)),
+    )
+    return prob
+
+
+def brute_force(prob):
+    """Max coverage over every integer plan within bounds, budget and caps (or None)."""
+    P, S = prob.shape
+    K = prob.kmax
+    cov = prob.coverage_table(K)
+    cost = prob.team_cost_per_year()
+    best = None
+    for flat in itertools.product(range(K + 1), repeat=P * S):
+        x = np.array(flat).reshape(P, S)
+        if np.any(x < prob.min_teams) or np.any(x > prob.max_teams):
+            continue
+        if (x * cost[None, :]).sum() > prob.budget_usd_per_year * (1 + 1e-12):
+            continue
+        if np.any(x.sum(axis=0) > prob.slot_cap):
+            continue
+        val = np.take_along_axis(cov, x[..., None], axis=-1).sum()
+        best = val if best is None else max(best, val)
+    return best
+
+
+EXACT = SolveOptions(mip_rel_gap=0.0, time_limit_s=30)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_mip_matches_brute_force(seed):
+    """60 random tiny instances (2-3 precincts, 2 slots, K<=3, tight budgets, some caps and
+    minimums): reduced and full MIP both equal brute-force enumeration within 1e-6 relative."""
+    rng = np.random.default_rng(seed)
+    P = int(rng.integers(2, 4))
+    K = int(rng.integers(1, 4))
+    prob = make_problem(rng, P, 2, K, budget_frac=float(rng.uniform(0.05, 0.7)),
+                        caps=seed % 3 == 0, mins=seed % 4 == 0)
+    expected = brute_force(prob)
+    for reduce in (True, False):
+        res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, time_limit_s=30, reduce=reduce))
+        if expected is None:
+            assert res.status == "infeasible" and res.diagnosis
+            continue
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-9)
+        assert res.bound >= expected * (1 - 1e-9) - 1e-9  # a valid upper bound
+        assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)
+        assert np.all(res.teams.sum(axis=0) <= prob.slot_cap)
+        assert np.all(res.teams >= prob.min_teams)
+
+
+def test_single_precinct_hand_computed():
+    """One precinct, one 8-h slot, lam=1 call/h, tau=1 h, W=1, budget for exactly 2 teams:
+    coverage = 8 * (1 - B(2,1)) = 8 * 0.8 = 6.4 calls (B(2,1) = 0.2)."""
+    prob = ProblemData(
+        precinct=np.array([25]), borough=np.array(["Manhattan"], dtype=object),
+        slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
+        slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
+        calls_per_hour=np.array([[1.0]]), service_time_hours=1.0, weeks_per_year=1.0,
+        budget_usd_per_year=2500.0, max_teams=np.array([[4]]), min_teams=np.array([[0]]),
+        slot_cap=np.array([np.inf]))
+    res = solve_problem(prob, EXACT)
+    assert res.teams[0, 0] == 2
+    assert res.objective == pytest.approx(6.4, abs=1e-9)
+    assert res.objective == pytest.approx(8 * (1 - erlang_b(2, 1.0)), abs=1e-12)
+
+
+def test_budget_chooses_higher_gain_per_dollar():
+    """Two precincts, one team affordable: it goes where 1-B(1,a) * calls is larger.
+    Precinct A: lam=1, tau=1 -> 8*(1-0.5)=4 calls; B: lam=3 -> 24*(1-0.75)=6 calls."""
+    prob = ProblemData(
+        precinct=np.array([1, 5]), borough=np.array(["M", "M"], dtype=object),
+        slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
+        slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
+        calls_per_hour=np.array([[1.0], [3.0]]), service_time_hours=1.0, weeks_per_year=1.0,
+        budget_usd_per_year=1000.0, max_teams=np.array([[2], [2]]), min_teams=np.zeros((2, 1), int),
+        slot_cap=np.array([np.inf]))
+    res = solve_problem(prob, EXACT)
+    assert res.teams[:, 0].tolist() == [0, 1]
+    assert res.objective == pytest.approx(6.0, abs=1e-9)
+
+
+def test_equal_coverage_prefers_cheaper_plan():
+    """Identical precinct-slots in a cheap and a dear tour, budget for the dear one: the
+    gains are equal, so the tie-break must pick the cheaper slot."""
+    prob = ProblemData(
+        precinct=np.array([1]), borough=np.array(["M"], dtype=object),
+        slot_day=np.array(["Mon", "Mon"], dtype=object),
+        slot_tour=np.array(["day", "evening"], dtype=object),
+        slot_hours=np.array([8.0, 8.0]), slot_cost_usd=np.array([2100.0, 2000.0]),
+        calls_per_hour=np.array([[0.5, 0.5]]), service_time_hours=1.0, weeks_per_year=1.0,
+        budget_usd_per_year=2100.0, max_teams=np.array([[1, 1]]), min_teams=np.zeros((1, 2), int),
+        slot_cap=np.array([np.inf, np.inf]))
+    for reduce in (True, False):
+        res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, reduce=reduce))
+        assert res.teams.tolist() == [[0, 1]]
+
+
+def test_objective_non_decreasing_in_budget():
+    """Coverage never falls as the budget grows, and cost never exceeds the budget."""
+    rng = np.random.default_rng(7)
+    base = make_problem(rng, 6, 4, 3, budget_frac=0.0, caps=True)
+    last = -1.0
+    for frac in np.linspace(0.0, 1.0, 12):
+        prob = ProblemData(**{**base.__dict__, "budget_usd_per_year":
+                              float(frac * 52 * base.slot_cost_usd.sum() * 6 * 3)})
+        res = solve_problem(prob, EXACT)
+        assert res.status == "optimal"
+        assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)
+        assert res.objective >= last - 1e-6
+        last = res.objective
+
+
+def test_reduced_cost_fixing_is_exact_and_greedy_is_near_optimal():
+    """On a 40x6 instance: greedy is feasible, LB <= optimum <= Lagrangian UB, and every
+    increment fixed to 1 (0) is taken (not taken) in the optimal plan."""
+    rng = np.random.default_rng(11)
+    prob = make_problem(rng, 40, 6, 4, budget_frac=0.3)
+    inc = make_increments(prob)
+    taken = greedy(prob, inc)
+    lb = inc.gain[taken].sum()
+    lag = lagrangian_bound(prob, inc)
+    one, zero = fix_by_reduced_cost(inc, lag, lb)
+    res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, reduce=False))
+    assert lb <= res.objective + 1e-6 <= lag.value + 1e-6
+    x = res.teams
+    taken_opt = inc.k <= x[inc.p, inc.s]
+    assert np.all(taken_opt[one]) and not np.any(taken_opt[zero])
+
+
+def test_infeasible_diagnosis_names_constraints():
+    """Minimum staffing above the budget and above a slot cap: both conflicts are named."""
+    prob = ProblemData(
+        precinct=np.array([1, 5]), borough=np.array(["M", "M"], dtype=object),
+        slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
+        slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
+        calls_per_hour=np.array([[1.0], [1.0]]), service_time_hours=1.0, weeks_per_year=1.0,
+        budget_usd_per_year=1500.0, max_teams=np.array([[2], [2]]), min_teams=np.array([[1], [1]]),
+        slot_cap=np.array([1.0]), slot_cap_label=np.array(["limits.max_teams_per_tour[day]"], dtype=object))
+    diag = diagnose_infeasibility(prob)
+    text = " | ".join(diag)
+    assert "limits.max_teams_per_tour[day]" in text and "budget.annual_usd" in text
+    assert "limits.min_teams" in text
+    res = solve_problem(prob)
+    assert res.status == "infeasible" and res.diagnosis == diag
+
+
+def test_time_limit_returns_incumbent_with_gap():
+    """A tiny time limit on a 300x42 instance with fixing off still returns a feasible plan
+    with a finite gap, not an exception."""
+    rng = np.random.default_rng(3)
+    prob = make_problem(rng, 300, 42, 4, budget_frac=0.2)
+    res = solve_problem(prob, SolveOptions(time_limit_s=0.5, reduce=False, warm_start=True))
+    assert res.status in ("optimal", "time_limit_feasible")
+    assert res.teams is not None and np.isfinite(res.gap) and res.bound >= res.objective
+    assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)

@@ -1,0 +1,95 @@
+"""bheard.solve -> Plan: fields, summaries, saving, and the shipped scenarios."""
+
+import json
+
+import numpy as np
+import pytest
+
+import bheard
+from bheard.plan import ASSIGNMENT_COLUMNS, Plan
+
+from conftest import SCENARIOS, tiny_dict
+
+
+def test_plan_fields_and_consistency(tiny):
+    """Plan totals equal the sums of its rows; cost within budget; gap certified <= 1e-4."""
+    plan = bheard.solve(tiny)
+    assert plan.status == "optimal" and plan.gap <= 1e-4
+    a = plan.assignments
+    assert list(a.columns) == ASSIGNMENT_COLUMNS and len(a) == 3 * 14
+    assert a["expected_covered_calls"].sum() == pytest.approx(plan.objective, rel=1e-12)
+    assert a["annual_cost_usd"].sum() == pytest.approx(plan.annual_cost, rel=1e-12)
+    assert plan.annual_cost <= plan.budget
+    assert plan.bound >= plan.objective
+    # per row: covered = eligible * (1 - B(teams, lam * tau)), eligible = 52 * 8 * lam
+    r = a.iloc[5]
+    assert r["eligible_calls"] == pytest.approx(52 * 8 * r["calls_per_hour"])
+    from bheard.queueing import erlang_b
+
+    assert r["expected_covered_calls"] == pytest.approx(
+        r["eligible_calls"] * (1 - erlang_b(int(r["teams"]), r["calls_per_hour"] * 1.75)))
+    assert plan.by_tour()["expected_covered_calls"].sum() == pytest.approx(plan.objective)
+    assert plan.by_borough()["team_shifts_per_week"].sum() == a["teams"].sum()
+    for f in ("build_seconds", "solve_seconds"):
+        assert getattr(plan, f) >= 0
+
+
+def test_budget_override_and_monotone(tiny):
+    """Larger budgets never lower coverage; zero budget -> no teams, zero coverage."""
+    objs = []
+    for b in (0, 1e6, 2e6, 4e6, 8e6, 2e7):
+        plan = bheard.solve(tiny, budget_usd=b)
+        assert plan.annual_cost <= b + 1e-6
+        objs.append(plan.objective)
+    assert objs[0] == 0.0
+    assert all(b >= a - 1e-6 for a, b in zip(objs, objs[1:]))
+    # with a budget for everything, every slot gets max_teams_per_slot = 4 teams
+    assert bheard.solve(tiny, budget_usd=1e9).assignments["teams"].eq(4).all()
+
+
+def test_save_and_load_roundtrip(tmp_path, tiny):
+    """plan.csv + summary.json are written and read back unchanged; no temp files remain."""
+    plan = bheard.solve(tiny)
+    plan.save(tmp_path / "out")
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["plan.csv", "summary.json"]
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["status"] == "optimal" and s["objective_covered_calls_per_year"] == pytest.approx(plan.objective)
+    assert any(x["name"] == "teams.service_time_hours" for x in s["assumptions"])
+    back = Plan.load(tmp_path / "out")
+    assert back.objective == pytest.approx(plan.objective)
+    assert back.assignments["teams"].tolist() == plan.assignments["teams"].tolist()
+
+
+def test_infeasible_plan_has_diagnosis(tiny):
+    """min teams 5 > max 4 per slot: status infeasible, diagnosis names both limits."""
+    d = tiny_dict(limits={"max_teams_per_slot": 4, "min_teams": {25: 5}})
+    plan = bheard.solve(d)
+    assert plan.status == "infeasible" and not plan.feasible
+    assert "limits.min_teams" in plan.diagnosis[0] and "limits.max_teams_per_slot" in plan.diagnosis[0]
+
+
+def test_min_teams_and_tour_cap_bind(tiny):
+    """Binding limits: min 2 teams in the 32nd everywhere; at most 3 teams citywide per slot."""
+    d = tiny_dict(limits={"max_teams_per_slot": 4, "min_teams": {32: 2}, "max_teams_per_tour": 3},
+                  budget={"annual_usd": 1e9})
+    plan = bheard.solve(d)
+    a = plan.assignments
+    assert (a.loc[a.precinct == 32, "teams"] >= 2).all()
+    per_slot = a.groupby(["day", "tour"])["teams"].sum()
+    assert (per_slot == 3).all()  # cap binds: budget is ample
+
+
+@pytest.mark.parametrize("name", ["baseline_2024", "dcs_citywide", "dcs_every_precinct"])
+def test_shipped_scenarios_solve_to_optimality(name):
+    """The shipped scenarios solve to the requested gap (1e-4) with HiGHS or the LP bound."""
+    plan = bheard.solve(SCENARIOS / f"{name}.yaml")
+    assert plan.status == "optimal" and plan.gap <= 1e-4
+    assert plan.annual_cost <= plan.budget
+
+
+def test_baseline_tour_cap_matches_published_deployment():
+    """Baseline: 9 teams per tour (facts row 13) -> 18 team-shifts a day, 126 a week."""
+    plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
+    per_slot = plan.assignments.groupby(["day", "tour"])["teams"].sum()
+    assert (per_slot == 9).all() and plan.team_shifts_per_week == 126
