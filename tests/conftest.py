@@ -34,3 +34,11 @@ def tiny_dict(**over) -> dict:
 @pytest.fixture
 def tiny():
     return tiny_dict()
+
+
+@pytest.fixture(scope="session")
+def precinct_table():
+    """The shipped precinct table (data/precincts.csv): 78 precincts."""
+    from bheard.data import precincts
+
+    return precincts()

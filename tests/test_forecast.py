@@ -22,14 +22,6 @@ SEED = 7
 TARGET = "2024-12-30"  # first Monday after the 156 full history weeks
 
 
-@pytest.fixture(scope="module")
-def precinct_table() -> pd.DataFrame:
-    try:
-        from bheard.data import precincts
-
-        return precincts()
-    except FileNotFoundError:
-        return pd.read_csv(DATA / "precincts.csv")
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,6 @@ EMS_FILE = DATA / "ems_defects.csv"
 NYPD_FILE = DATA / "nypd_defects.csv"
 
 
-@pytest.fixture(scope="module")
-def precinct_table() -> pd.DataFrame:
-    try:
-        from bheard.data import precincts
-
-        return precincts()
-    except FileNotFoundError:  # before data/precincts.csv is built: same 78 precincts
-        return pd.read_csv(DATA / "precincts.csv")
 
 
 def _ems(precinct_table, **kw):

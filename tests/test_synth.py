@@ -21,14 +21,6 @@ SAMPLE = Path(__file__).parents[1] / "data" / "synthetic" / "ems_mh_synthetic_20
 EXPORT_TIME = re.compile(r"^\d{2}/\d{2}/\d{4} (0[1-9]|1[0-2]):[0-5]\d:[0-5]\d (AM|PM)$")
 
 
-@pytest.fixture(scope="module")
-def precinct_table() -> pd.DataFrame:
-    try:
-        from bheard.data import precincts
-
-        return precincts()
-    except FileNotFoundError:
-        return pd.read_csv(DATA / "precincts.csv")
 
 
 @pytest.fixture(scope="module")
