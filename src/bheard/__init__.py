@@ -14,8 +14,14 @@ from bheard.errors import InfeasibleError, InputError, ScenarioError  # noqa: E4
 from bheard.plan import Plan, SolverReport  # noqa: E402
 from bheard.scenario import Scenario, load_scenario  # noqa: E402
 from bheard.solve import SolveOptions, solve, solve_problem  # noqa: E402
+from bheard.frontier import Frontier, frontier  # noqa: E402
+from bheard.batch import BatchResult, batch  # noqa: E402
+from bheard.simulate import SimResult, simulate  # noqa: E402
+from bheard.calibrate import Calibration, calibrate  # noqa: E402
 
 __all__ = [
     "__version__", "load_scenario", "solve", "solve_problem", "Plan", "SolverReport",
     "Scenario", "SolveOptions", "InputError", "ScenarioError", "InfeasibleError",
+    "frontier", "Frontier", "batch", "BatchResult",
+    "simulate", "SimResult", "calibrate", "Calibration",
 ]

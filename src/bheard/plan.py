@@ -66,6 +66,11 @@ class Plan:
     diagnosis: list[str] = field(default_factory=list)
     assumptions: list[dict] = field(default_factory=list)
     demand_source: str = ""
+    #: the scenario's tours: ``{name, start_hour, hours, days}`` (hours; for hour-of-week views)
+    tours: list[dict] = field(default_factory=list)
+    #: shared-coverage / workforce / equity results (JSON-ready): fixed point, cost breakdown,
+    #: headcount by role, coverage distribution; empty for the plain isolated model
+    details: dict = field(default_factory=dict)
 
     # ---- derived -------------------------------------------------------------------
     @property
@@ -133,6 +138,8 @@ class Plan:
             "by_borough": _records(self.by_borough()),
             "by_tour": _records(self.by_tour()),
             "assumptions": self.assumptions,
+            "tours": self.tours,
+            **({"details": self.details} if self.details else {}),
         }
 
     def save(self, out_dir: str | Path) -> Path:
@@ -159,7 +166,8 @@ class Plan:
                    build_seconds=s["build_seconds"], translate_seconds=s["translate_seconds"],
                    solve_seconds=s["solve_seconds"], assignments=a, solver=solver,
                    diagnosis=s["diagnosis"], assumptions=s["assumptions"],
-                   demand_source=s["demand_source"])
+                   demand_source=s["demand_source"], tours=s.get("tours", []),
+                   details=s.get("details", {}))
 
     def __repr__(self) -> str:
         if not self.feasible:

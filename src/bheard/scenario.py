@@ -178,6 +178,8 @@ class Crew(_Strict):
     emt: int = Field(2, ge=0)
     social_worker: int = Field(1, ge=0)
     peer: int = Field(0, ge=0)
+    paramedic: int = Field(0, ge=0, description="FDNY paramedics (facts row 11: a team has 2"
+                           " EMTs or 1 EMT + 1 paramedic)")
 
 
 class Teams(_Strict):
@@ -192,14 +194,16 @@ class Teams(_Strict):
         " STAR's ~80 min and the ~3.5 h implied by FY24 throughput of 2.3 calls/shift (row 33)",
     )
     crew: Crew = Field(default_factory=Crew)
-    cost_per_team_shift_usd: dict[str, float] | float = Field(
+    cost_per_team_shift_usd: dict[str, float] | float | None = Field(
+        None,
         description="USD per team per tour worked, one value for all tours or one per tour name"
+        " (top-down); or leave out and give a bottom-up ``costs:`` section (bheard.costs)",
     )
 
     @field_validator("cost_per_team_shift_usd")
     @classmethod
-    def _non_negative(cls, v: dict[str, float] | float) -> dict[str, float] | float:
-        vals = v.values() if isinstance(v, dict) else [v]
+    def _non_negative(cls, v: dict[str, float] | float | None) -> dict[str, float] | float | None:
+        vals = v.values() if isinstance(v, dict) else ([] if v is None else [v])
         if any(not x >= 0 for x in vals):
             raise ValueError("costs must be >= 0 USD")
         return v
@@ -207,6 +211,165 @@ class Teams(_Strict):
 
 class Budget(_Strict):
     annual_usd: float = Field(ge=0, description="money available for teams, USD/year")
+    crisis_team_share: float | None = Field(
+        None, gt=0, le=1,
+        description="if annual_usd is a whole budget (e.g. the DCS's $1.1B, facts row 39), the"
+        " share of it for crisis teams; the crisis-team share is not published (facts row 44)",
+    )
+
+    @property
+    def team_budget_usd(self) -> float:
+        """USD/year available for teams: annual_usd x crisis_team_share (if given)."""
+        return self.annual_usd * (1.0 if self.crisis_team_share is None else self.crisis_team_share)
+
+
+ROLES = ("emt", "paramedic", "social_worker", "peer")
+
+
+class CoverageSettings(_Strict):
+    """Which coverage model: ``isolated`` (own teams only) or ``shared`` (MEXCLP across
+    precincts within the response standard; ``models/shared_coverage.md``)."""
+
+    mode: Literal["isolated", "shared"] = Field("isolated", description="coverage model")
+    response_standard_min: float = Field(
+        15.0, gt=0, le=120,
+        description="a team can serve a call when travel (incl. dispatch) takes at most this,"
+        " minutes (facts rows 35-37: B-HEARD averages 13:41-15:30, ~20 min in 2024; the facts"
+        " table suggests <= 15 min)")
+    busy_probability: float | None = Field(
+        None, gt=0, lt=1,
+        description="fixed MEXCLP busy probability q; default None = from the plan's own"
+        " workload, iterated to a fixed point")
+    amexclp: bool = Field(False, description="apply Larson's correction Q(N, q, k)"
+                          " (Batta, Dolan & Krishnamurthy 1989)")
+    max_busy_probability: float = Field(
+        0.95, gt=0, lt=1, description="cap on q from workload. ASSUMPTION")
+    damping: float = Field(0.5, gt=0, le=1, description="fixed point step: q <- q + damping x"
+                           " (q(plan) - q)")
+    max_iterations: int = Field(25, ge=1, le=200, description="fixed point iterations")
+    busy_probability_by: Literal["tour", "slot"] = Field(
+        "tour", description="q from the workload of each tour (its slots pooled over the"
+        " days) or of each (day, tour) slot")
+    busy_workload: Literal["served", "in_range"] = Field(
+        "served", description="workload behind q: the calls the plan is expected to cover"
+        " (served) or every call with a team in range (in_range)")
+    tolerance: float = Field(
+        0.02, gt=0, lt=1, description="stop when max |q(plan) - q| <= this. Plans are whole"
+        " teams: one team more or less in a slot of X teams moves q by about q/X (0.014 at"
+        " q = 0.42, X = 30), so a much tighter tolerance may never be met")
+
+
+class GeographySettings(_Strict):
+    """Travel-time model between precincts (``bheard.geography``), or an OD table."""
+
+    travel_times: Path | None = Field(
+        None, description="CSV origin,destination,minutes[,tour] replacing the formula")
+    speeds_kmh: dict[Borough, float] = Field(
+        default_factory=lambda: {"Manhattan": 16.0, "Bronx": 22.0, "Brooklyn": 20.0,
+                                 "Queens": 24.0, "Staten Island": 30.0},
+        description="daytime driving speed without lights and sirens (facts row 35), km/h."
+        " ASSUMPTION: no published NYC figure per borough; NYC DOT's 2018 Mobility Report puts"
+        " citywide bus speeds at 7.4 mph (12 km/h), a lower reference")
+    night_speed_factor: float = Field(
+        1.3, gt=0, description="speed multiplier for tours whose midpoint is 00:00-07:00."
+        " ASSUMPTION")
+    speed_factor_by_tour: dict[str, float] = Field(
+        default_factory=dict, description="tour name -> speed multiplier (overrides the night"
+        " rule)")
+    detour_factor: float = Field(
+        1.3, ge=1, description="road distance / straight-line distance. ASSUMPTION: 4/pi = 1.27"
+        " for a rectangular grid at random orientation (Larson & Odoni 3.7)")
+    within_precinct_factor: float = Field(
+        0.382598, gt=0, description="mean distance centre -> call = factor x sqrt(area) (square"
+        " -root law for a square: (sqrt 2 + asinh 1)/6; Larson & Odoni 3.7)")
+    cross_borough_penalty_min: float = Field(
+        5.0, ge=0, description="minutes added when the team crosses a borough line (bridges)."
+        " ASSUMPTION")
+    dispatch_delay_min: float = Field(
+        1.1, ge=0, description="minutes from call entry to dispatch (facts row 36: NYPD median"
+        " 1.0-1.2 min)")
+
+    @field_validator("speeds_kmh")
+    @classmethod
+    def _speeds(cls, v):
+        from bheard.data import BOROUGHS as _B
+
+        missing = [b for b in _B if b not in v]
+        if missing or any(not x > 0 for x in v.values()):
+            raise ValueError(f"a speed > 0 km/h for every borough {list(_B)}"
+                             + (f"; missing {missing}" if missing else ""))
+        return v
+
+
+class CostSettings(_Strict):
+    """Bottom-up cost of a team-shift from pay (``bheard.costs``; ``models/workforce_cost.md``)."""
+
+    salary_usd: dict[str, float] = Field(
+        default_factory=lambda: {"emt": 59534.0, "paramedic": 75872.0, "social_worker": 80000.0,
+                                 "peer": 50000.0},
+        description="base salary per role, USD/year: EMT top step (facts row 61), paramedic"
+        " top step (row 62), social worker ASSUMPTION $80k (row 66), peer ASSUMPTION $50k")
+    mental_health_differential: dict[str, float] = Field(
+        default_factory=lambda: {"emt": 0.06, "paramedic": 0.06},
+        description="pay uplift for EMS on mental-health teams (facts row 63: 6%)")
+    fringe_rate: float = Field(0.55, ge=0, le=2, description="fringe as a share of salary"
+                               " (facts row 67: 54-62%)")
+    evening_differential: float = Field(
+        0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 17:00-24:00"
+        " (facts row 66: H+H +10%; ASSUMPTION: all roles)")
+    night_differential: float = Field(
+        0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 00:00-07:00"
+        " (ASSUMPTION: as row 66, all roles)")
+    vehicle_usd_per_shift: float = Field(
+        100.0, ge=0, description="vehicle and fuel per team-shift, USD (facts table,"
+        " 'our calculation'; rows 68-69)")
+    overhead_rate: float = Field(
+        0.25, ge=0, le=5, description="supervision, dispatch and training on top of direct"
+        " cost (facts table, 'our calculation')")
+
+    @field_validator("salary_usd", "mental_health_differential")
+    @classmethod
+    def _roles(cls, v):
+        bad = [k for k in v if k not in ROLES]
+        if bad or any(not x >= 0 for x in v.values()):
+            raise ValueError(f"roles must be among {list(ROLES)} with values >= 0"
+                             + (f"; unknown {bad}" if bad else ""))
+        return v
+
+
+class WorkforceSettings(_Strict):
+    """Headcount from paid hours (``bheard.costs.headcount``) and caps per role."""
+
+    paid_hours_per_fte: float = Field(2088.0, gt=0, description="paid hours a year per FTE"
+                                      " (facts row 64)")
+    productive_share: float = Field(
+        0.82, gt=0, le=1, description="share of paid hours worked after leave and training;"
+        " 1/0.82 = 1.22 relief (facts table: ~1,700 productive of 2,088 h; ASSUMPTION)")
+    max_headcount: dict[str, float] = Field(
+        default_factory=dict, description="role -> max FTE (e.g. licensed social workers"
+        " available to hire)")
+
+    @field_validator("max_headcount")
+    @classmethod
+    def _caps(cls, v):
+        bad = [k for k in v if k not in ROLES]
+        if bad or any(not x >= 0 for x in v.values()):
+            raise ValueError(f"roles must be among {list(ROLES)} with caps >= 0"
+                             + (f"; unknown {bad}" if bad else ""))
+        return v
+
+
+class EquitySettings(_Strict):
+    """Optional coverage floors (annual shares of eligible calls; ``bheard.equity``)."""
+
+    min_precinct_share: float | None = Field(None, ge=0, le=1)
+    min_borough_share: float | None = Field(None, ge=0, le=1)
+    max_ratio: float | None = Field(None, ge=1, description="cap on best / worst precinct share")
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.min_precinct_share, self.min_borough_share,
+                                           self.max_ratio))
 
 
 class Limits(_Strict):
@@ -258,6 +421,40 @@ class SolverOptions(_Strict):
     )
 
 
+class SimulationSettings(_Strict):
+    """Discrete-event simulation of a plan (``bheard simulate``; see models/simulation.md)."""
+
+    replications: int = Field(10, ge=1, le=10_000, description="independent replications")
+    seed: int = Field(0, ge=0, description="random seed (results are deterministic per seed)")
+    weeks: int | None = Field(
+        None, ge=1, le=520, description="simulated weeks per replication; default:"
+        " weeks_per_year rounded (one year)")
+    dispatch: Literal["isolated", "pooled", "shared"] | None = Field(
+        None, description="default None = coverage.mode. isolated = a precinct's own teams only;"
+        " pooled = any on-duty team of the scenario's area (today's B-HEARD: precinct lines"
+        " dropped, facts row 13); shared = nearest free team within"
+        " coverage.response_standard_min by travel time (bheard.geography)")
+    max_wait_min: float = Field(
+        0.0, ge=0, description="minutes a call may wait for a team to free up before it gets the"
+        " traditional response; 0 = none (facts row 26: calls found teams busy went to NYPD)")
+    local_travel_min: float = Field(
+        14.0, ge=0, description="travel minutes to a call inside the team's own precinct/area,"
+        " used for response times (already inside service_time_hours). ASSUMPTION: near the"
+        " published average response 13:41-15:30 (facts rows 27-28)")
+    hospital_share: float = Field(
+        0.5, ge=0, le=1, description="share of calls whose client is taken to hospital (facts"
+        " rows 28-29: 46-54%)")
+    hospital_extra_hours: float = Field(
+        1.0, ge=0, description="extra busy hours of a hospital transport over an on-site call."
+        " ASSUMPTION: no published figure (facts row 38); the mean busy time stays"
+        " teams.service_time_hours")
+    availability: float = Field(
+        1.0, gt=0, le=1, description="share of each team's tour it can take calls; the rest is"
+        " one unavailable block (meal, restock, paperwork) at a random time in the tour."
+        " Default 1.0 = always available (the optimizer's assumption); calibrate with"
+        " `bheard calibrate`")
+
+
 class Scenario(_Strict):
     """A validated scenario. Build it with :func:`load_scenario`."""
 
@@ -273,6 +470,13 @@ class Scenario(_Strict):
     )
     limits: Limits = Field(default_factory=Limits)
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
+    geography: GeographySettings = Field(default_factory=GeographySettings)
+    costs: CostSettings | None = Field(
+        None, description="bottom-up team cost; alternative to teams.cost_per_team_shift_usd")
+    workforce: WorkforceSettings = Field(default_factory=WorkforceSettings)
+    equity: EquitySettings = Field(default_factory=EquitySettings)
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     #: where the scenario came from (file path or "<dict>"), for messages and reports
     source: str = "<dict>"
 
@@ -280,6 +484,12 @@ class Scenario(_Strict):
     def _cross_checks(self) -> "Scenario":
         tours = [t.name for t in self.shifts.tours]
         c = self.teams.cost_per_team_shift_usd
+        if (c is None) == (self.costs is None):
+            raise ValueError("give exactly one of teams.cost_per_team_shift_usd (top-down) and"
+                             " costs (bottom-up)")
+        unknown = [k for k in self.geography.speed_factor_by_tour if k not in tours]
+        if unknown:
+            raise ValueError(f"geography.speed_factor_by_tour names unknown tours {unknown}")
         if isinstance(c, dict):
             missing = [t for t in tours if t not in c]
             extra = [k for k in c if k not in tours]
@@ -302,6 +512,11 @@ class Scenario(_Strict):
     def tour_cost_usd(self, tour: str) -> float:
         """Cost of one team working one ``tour`` shift, USD."""
         c = self.teams.cost_per_team_shift_usd
+        if c is None:
+            from bheard.costs import team_shift_cost
+
+            t = next(t for t in self.shifts.tours if t.name == tour)
+            return team_shift_cost(self.costs, self.workforce, self.teams.crew, t).total_usd
         return float(c[tour] if isinstance(c, dict) else c)
 
     def tour_cap(self, tour: str) -> int | None:
@@ -338,7 +553,8 @@ class Scenario(_Strict):
 # --------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------
-_PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"))
+_PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"),
+                ("geography", "travel_times"))
 
 
 def _resolve_paths(data: dict, base: Path) -> None:
@@ -486,7 +702,8 @@ def _check_against_data(s: Scenario) -> None:
                 problems.append(Problem(f"demand.prior.uplift.{p}", p, "an NYPD precinct number"))
     for field, path in (("demand.table", s.demand.table),
                         ("demand.forecast.history",
-                         s.demand.forecast.history if s.demand.forecast else None)):
+                         s.demand.forecast.history if s.demand.forecast else None),
+                        ("geography.travel_times", s.geography.travel_times)):
         if path is not None and not Path(path).exists():
             problems.append(Problem(field, str(path), "an existing file (relative paths resolve"
                                     " against the scenario file's folder)"))

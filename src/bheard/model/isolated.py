@@ -32,6 +32,8 @@ from bheard.model.problem import ProblemData
 
 #: relative size of the tie-break term: eps * budget = TIE_BREAK_REL * (greedy coverage)
 TIE_BREAK_REL = 1e-7
+#: up to this many distinct team costs, the MIP gets one integer count per cost class
+MAX_COST_CLASSES = 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,10 +288,12 @@ class BuiltModel:
     constant: float  # objective contribution of fixed-one increments (penalised)
     n_integer: int
     tie_break_per_usd: float  # eps, calls/year per USD/year
+    classes: np.ndarray | None = None  # cost class of each free increment (for n_t)
 
 
 def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarray,
-                         fixed_zero: np.ndarray, tie_break_per_usd: float) -> BuiltModel:
+                         fixed_zero: np.ndarray, tie_break_per_usd: float,
+                         relax: bool = False) -> BuiltModel:
     """Build the Pyomo model of :mod:`bheard.model.isolated` over the undecided increments.
 
     Variables ``y[j]`` (continuous in [0, 1]) for the free increments; per precinct-slot with
@@ -298,6 +302,10 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
     Fixed-one increments enter as constants (budget and caps shrink by their cost and count).
     Every expression is a :class:`LinearExpression` made from numpy vectors; garbage
     collection is paused while building (see ``PERFORMANCE_NOTES``).
+
+    ``relax=True`` builds the LP relaxation instead: every ``y`` continuous, no ``x`` and no
+    link rows (redundant in the LP, since gains fall with the level). Its optimum is a valid
+    upper bound on the reduced MIP.
     """
     import pyomo.environ as pyo
     from pyomo.common.gc_manager import PauseGC
@@ -319,8 +327,8 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
         g_len = np.diff(np.concatenate([g_start, [n]]))
     else:
         g_start = g_len = np.zeros(0, dtype=np.int64)
-    multi = np.flatnonzero(g_len >= 2)
-    single = g_start[g_len == 1]
+    multi = np.flatnonzero(g_len >= 2) if not relax else np.zeros(0, dtype=np.int64)
+    single = g_start[g_len == 1] if not relax else np.zeros(0, dtype=np.int64)
     obj = (inc.gain[free] - eps * inc.cost[free]).tolist()
     cost = inc.cost[free].tolist()
 
@@ -352,5 +360,24 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
         m.cap = pyo.Constraint(cap_slots.tolist(), rule=lambda _m, s: LinearExpression(
             constant=0.0, linear_coefs=[1.0] * len(members[s]),
             linear_vars=[y[j] for j in members[s]]) <= float(caps_left[s]))
+        # one integer count per cost class: n_t = sum of the class's y (valid at every integer
+        # point). With few classes the LP leaves one fractional team at the budget margin;
+        # branching on n_t removes it, and once n_t is fixed the remaining LP (class rows and
+        # slot-cap rows: a laminar family) is integral. Without these, HiGHS branched for
+        # minutes among interchangeable precinct-slots (two cost classes, 42 integers).
+        classes = np.zeros(0, dtype=np.int64)
+        if not relax and n:
+            cost_free = inc.cost[free]
+            values, classes = np.unique(np.round(cost_free, 6), return_inverse=True)
+            if len(values) > MAX_COST_CLASSES:
+                classes = np.zeros(0, dtype=np.int64)
+        n_classes = int(classes.max()) + 1 if classes.size else 0
+        class_members = [np.flatnonzero(classes == t).tolist() for t in range(n_classes)]
+        m.n = pyo.Var(range(n_classes), domain=pyo.NonNegativeIntegers,
+                      bounds=lambda _m, t: (0, len(class_members[t])))
+        m.count = pyo.Constraint(range(n_classes), rule=lambda _m, t: LinearExpression(
+            constant=0.0, linear_coefs=[1.0] + [-1.0] * len(class_members[t]),
+            linear_vars=[_m.n[t]] + [y[j] for j in class_members[t]]) == 0.0)
     return BuiltModel(model=m, free=free, constant=const,
-                      n_integer=len(multi) + len(single), tie_break_per_usd=eps)
+                      n_integer=len(multi) + len(single) + n_classes, tie_break_per_usd=eps,
+                      classes=classes)

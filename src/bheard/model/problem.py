@@ -52,6 +52,14 @@ class ProblemData:
     slot_cap_label: np.ndarray = field(default=None)
     min_teams_label: str = "limits.min_teams"
     max_teams_label: str = "limits.max_teams_per_slot"
+    #: (S, P, P) bool, ``reach[s, i, j]``: a team based in j can serve precinct i in slot s
+    #: (shared coverage; None = isolated). See :mod:`bheard.geography`.
+    reach: np.ndarray | None = None
+    #: role names and (R, S) FTE of each role per team staffed in a weekly slot, with (R,) caps
+    #: (``inf`` = none); see :func:`bheard.costs.role_fte_per_team_slot`
+    role_names: tuple = ()
+    role_fte_per_team: np.ndarray | None = None
+    role_cap: np.ndarray | None = None
 
     def __post_init__(self):
         P, S = self.calls_per_hour.shape
@@ -129,16 +137,29 @@ def problem_from_scenario(scenario) -> ProblemData:
     caps = np.array([np.inf if scenario.tour_cap(t) is None else scenario.tour_cap(t)
                      for _, t in slots], dtype=float)
     cap_label = np.array([f"limits.max_teams_per_tour[{t}]" for _, t in slots], dtype=object)
+    extra = {}
+    if scenario.coverage.mode == "shared":
+        from bheard.geography import slot_reach
+
+        extra["reach"] = slot_reach(scenario, sel, list(slot_tour))
+    if scenario.workforce.max_headcount:
+        from bheard.costs import role_fte_per_team_slot
+
+        names, fte = role_fte_per_team_slot(scenario.workforce, scenario.teams.crew, hours,
+                                            scenario.weeks_per_year)
+        extra.update(role_names=names, role_fte_per_team=fte, role_cap=np.array(
+            [scenario.workforce.max_headcount.get(r, np.inf) for r in names], dtype=float))
     return ProblemData(
         precinct=sel["precinct"].to_numpy(dtype=np.int64),
         borough=sel["borough"].to_numpy(dtype=object),
         slot_day=slot_day, slot_tour=slot_tour, slot_hours=hours, slot_cost_usd=cost,
         calls_per_hour=rates, service_time_hours=scenario.teams.service_time_hours,
         weeks_per_year=scenario.weeks_per_year,
-        budget_usd_per_year=scenario.budget.annual_usd,
+        budget_usd_per_year=scenario.budget.team_budget_usd,
         max_teams=max_teams, min_teams=min_teams, slot_cap=caps, slot_cap_label=cap_label,
         min_teams_label=("limits.min_teams_every_precinct" if lim.min_teams_every_precinct
                          else "limits.min_teams"),
+        **extra,
     )
 
 

@@ -1,0 +1,505 @@
+"""Batch solves: many scenario files, one summary table, one folder per plan; resumable.
+
+Layout of ``out_dir``::
+
+    batch_summary.csv              one row per scenario (see SUMMARY_COLUMNS)
+    batch_log.jsonl                one JSON line per finished solve (appended)
+    <scenario name>-<hash8>/       plan.csv, summary.json, scenario.json, DONE (written last)
+
+``hash8`` is the first 8 hex digits of :func:`scenario_hash` (the validated scenario, the
+content of every file it reads and the bheard version). A scenario whose folder exists (a
+folder only appears complete: it is written under a temporary name, ``DONE`` last, then renamed
+in one step) is skipped, so a killed batch loses only the scenarios in flight. A scenario that
+fails (bad file, solver error) is reported in the table and does not stop the others.
+
+Solves run in worker processes; the client (this process) writes every output, so workers on
+a Dask cluster need the scenario files' referenced data at the same paths but no write access.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from bheard.errors import InputError
+from bheard.io import atomic_write_csv, atomic_write_json
+
+SUMMARY_COLUMNS = [
+    "scenario", "file", "hash", "run", "status", "objective", "bound", "gap", "coverage_share",
+    "annual_cost_usd", "budget_usd", "team_shifts_per_week", "seconds", "output", "error",
+]
+#: run values: "solved" (this run), "cached" (found complete), "failed" (no output written)
+DONE_NAME = "DONE"
+LOG_NAME = "batch_log.jsonl"
+SUMMARY_NAME = "batch_summary.csv"
+
+
+# ----------------------------------------------------------------------------------------
+# inputs
+# ----------------------------------------------------------------------------------------
+def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
+    """Scenario files from files, folders (their *.yaml / *.yml) and glob patterns, in order.
+
+    Duplicates are dropped. Raises :class:`InputError` for an item that matches nothing.
+    """
+    out: list[Path] = []
+    problems = []
+    for item in items:
+        s = str(item)
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+        elif p.is_file():
+            found = [p]
+        elif glob.has_magic(s):
+            found = sorted(Path(x) for x in glob.glob(s, recursive=True) if Path(x).is_file())
+        else:
+            found = []
+        if not found:
+            problems.append(s)
+        out.extend(found)
+    if problems:
+        from bheard.errors import Problem
+
+        raise InputError("SCENARIOS", [Problem("SCENARIOS", s, "an existing scenario file, a "
+                                               "folder with *.yaml files or a glob matching "
+                                               "files") for s in problems])
+    seen, unique = set(), []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def _file_digest(path: Path, h) -> None:
+    path = Path(path)
+    if path.is_dir():
+        for f in sorted(x for x in path.rglob("*") if x.is_file()):
+            h.update(str(f.relative_to(path)).encode())
+            _file_digest(f, h)
+        return
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+
+
+def scenario_hash(sc) -> str:
+    """SHA-256 (hex) of the validated scenario + the content of the files it reads + version.
+
+    Paths are replaced by their files' content (so moving a folder keeps the hash); the
+    shipped precinct table is included (prior demand and geography come from it).
+    """
+    import bheard
+    from bheard.data import data_dir
+
+    data = sc.model_dump(mode="json", exclude={"source"})
+    h = hashlib.sha256()
+    d = data.get("demand") or {}
+    refs = []
+    if d.get("table"):
+        refs.append(("demand.table", d["table"]))
+        d["table"] = "<file>"
+    if d.get("forecast") and d["forecast"].get("history"):
+        refs.append(("demand.forecast.history", d["forecast"]["history"]))
+        d["forecast"]["history"] = "<file>"
+    h.update(json.dumps(data, sort_keys=True).encode())
+    for name, path in refs:
+        h.update(name.encode())
+        _file_digest(Path(path), h)
+    precincts_csv = data_dir() / "precincts.csv"
+    if precincts_csv.exists():
+        _file_digest(precincts_csv, h)
+    h.update(f"bheard {bheard.__version__}".encode())
+    return h.hexdigest()
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name).strip("._")
+    return keep[:80] or "scenario"
+
+
+@dataclass
+class _Job:
+    file: Path
+    scenario: object | None  # validated Scenario, None when loading failed
+    hash: str
+    name: str
+    error: str = ""
+
+    @property
+    def dirname(self) -> str:
+        return f"{_safe_name(self.name)}-{self.hash[:8]}"
+
+
+# ----------------------------------------------------------------------------------------
+# the work unit (runs in a worker process)
+# ----------------------------------------------------------------------------------------
+def solve_task(scenario) -> dict:
+    """Solve one validated scenario; return ``{"plan": Plan}`` or ``{"error": text}``.
+
+    Never raises (so one failing scenario never breaks a pool or a cluster's gather).
+    """
+    import bheard
+
+    t0 = time.perf_counter()
+    try:
+        plan = bheard.solve(scenario)
+        return {"plan": plan, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+    except InputError as exc:
+        return {"error": exc.format(), "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+    except Exception as exc:  # a bug or solver crash: report it, keep the batch going
+        tb = traceback.format_exc(limit=3)
+        return {"error": f"{type(exc).__name__}: {exc}\n{tb}",
+                "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+# ----------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------
+@dataclass
+class BatchResult:
+    """``summary``: one row per scenario (columns :data:`SUMMARY_COLUMNS`)."""
+
+    out_dir: Path
+    summary: pd.DataFrame
+    seconds: float
+    workers: str = ""
+    log: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def n_failed(self) -> int:
+        """Scenarios with no feasible plan: failed to run, or infeasible/error status."""
+        s = self.summary
+        bad = (s["run"] == "failed") | ~s["status"].isin(
+            ["optimal", "time_limit_feasible", "feasible"])
+        return int(bad.sum())
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0
+
+    def __repr__(self) -> str:
+        s = self.summary
+        counts = s["run"].value_counts().to_dict() if len(s) else {}
+        return (f"BatchResult({str(self.out_dir)!r}, {len(s)} scenarios, "
+                f"solved={counts.get('solved', 0)}, cached={counts.get('cached', 0)}, "
+                f"failed={counts.get('failed', 0)}, not feasible={self.n_failed - counts.get('failed', 0)}, "
+                f"{self.seconds:.1f} s on {self.workers})")
+
+
+def _row_from_summary(job: _Job, s: dict, run: str, seconds: float, out: Path) -> dict:
+    return {
+        "scenario": job.name, "file": str(job.file), "hash": job.hash, "run": run,
+        "status": s.get("status"), "objective": s.get("objective_covered_calls_per_year"),
+        "bound": s.get("bound_covered_calls_per_year"), "gap": s.get("gap"),
+        "coverage_share": s.get("coverage_share"), "annual_cost_usd": s.get("annual_cost_usd"),
+        "budget_usd": s.get("budget_usd"), "team_shifts_per_week": s.get("team_shifts_per_week"),
+        "seconds": seconds, "output": str(out), "error": "; ".join(s.get("diagnosis") or []),
+    }
+
+
+def _failed_row(job: _Job, error: str, seconds: float) -> dict:
+    row = {c: None for c in SUMMARY_COLUMNS}
+    row.update(scenario=job.name, file=str(job.file), hash=job.hash, run="failed",
+               status="error", seconds=seconds, error=error.strip())
+    return row
+
+
+def _prepare_output(out_dir: Path, job: _Job, plan, seconds: float) -> Path:
+    """Write the plan folder under a temporary name, ``DONE`` last; return that folder."""
+    tmp = out_dir / f".{job.dirname}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    plan.save(tmp)
+    atomic_write_json(tmp / "scenario.json", job.scenario.model_dump(mode="json"))
+    atomic_write_json(tmp / DONE_NAME, {"hash": job.hash, "file": str(job.file),
+                                         "scenario": job.name, "seconds": seconds,
+                                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return tmp
+
+
+def _commit_output(out_dir: Path, job: _Job, tmp: Path) -> Path:
+    """Rename the complete temporary folder to ``<name>-<hash8>`` in one step."""
+    final = out_dir / job.dirname
+    if final.exists():  # an incomplete or forced-over folder; complete ones were skipped
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _fsync_dir(out_dir)
+    return final
+
+
+def _remove_stale_temps(out_dir: Path) -> None:
+    """Delete temporary plan folders left by a killed batch (their process is gone)."""
+    for tmp in out_dir.glob(".*.tmp-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _append_log(out_dir: Path, record: dict) -> None:
+    """Append one JSON line with a single O_APPEND write."""
+    line = (json.dumps(record, default=str) + "\n").encode()
+    fd = os.open(out_dir / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------------------
+# runners: in-process, process pool, Dask
+# ----------------------------------------------------------------------------------------
+def dask_address(dask) -> str:
+    """Scheduler address of a ``tcp://...`` string, a ``LocalCluster`` or a ``Client``."""
+    if isinstance(dask, str):
+        if "://" not in dask and ":" not in dask:
+            raise InputError.single("--dask", "--dask", dask,
+                                    "a scheduler address like tcp://HOST:8786")
+        return dask
+    addr = getattr(dask, "scheduler_address", None)  # LocalCluster / SpecCluster
+    if isinstance(addr, str):
+        return addr
+    addr = getattr(getattr(dask, "scheduler", None), "address", None)  # Client
+    if isinstance(addr, str):
+        return addr
+    raise TypeError(f"dask must be an address, a cluster or a Client, not {type(dask).__name__}")
+
+
+def _run_serial(jobs):
+    for job in jobs:
+        yield job, solve_task(job.scenario)
+
+
+def _run_pool(jobs, workers: int):
+    """Start the pool and submit every job now; return a generator of (job, result) in
+    completion order (the pool shuts down when it is exhausted or closed)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    futs = {pool.submit(solve_task, job.scenario): job for job in jobs}
+
+    def results():
+        try:
+            for fut in as_completed(futs):
+                job = futs[fut]
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the worker process died
+                    res = {"error": f"worker failed: {type(exc).__name__}: {exc}",
+                           "seconds": 0.0}
+                yield job, res
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return results()
+
+
+def _pool_context():
+    """``spawn``: never ``fork``. HiGHS keeps a native thread pool once it has run in a process;
+    a forked child inherits its state without its threads and spins (seen here, 2026-11)."""
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
+def _run_dask(jobs, address):
+    from distributed import Client, as_completed
+
+    with Client(address, set_as_default=False) as client:
+        futs = {}
+        for job in jobs:
+            f = client.submit(solve_task, job.scenario, pure=False,
+                              key=f"bheard-solve-{job.dirname}-{os.getpid()}-{time.time_ns()}")
+            futs[f] = job
+        for fut in as_completed(list(futs), loop=client.loop):
+            job = futs[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # a worker died / the task was lost
+                res = {"error": f"dask task failed: {type(exc).__name__}: {exc}", "seconds": 0.0}
+            yield job, res
+
+
+def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
+          workers: int | None = None, dask=None, progress: bool = False,
+          on_result: Callable[[dict], None] | None = None, force: bool = False) -> BatchResult:
+    """Solve every scenario and write ``out_dir`` (see module docstring); return the summary.
+
+    ``scenarios``: files, folders or glob patterns. ``workers``: local worker processes
+    (default: CPU count; 1 = solve in this process). ``dask``: address of an existing Dask
+    scheduler (``tcp://HOST:8786``) or a ``distributed.LocalCluster`` / ``Client`` object; when
+    given, solves run there. ``progress``: show a rich progress bar. ``on_result(row)`` is
+    called once per scenario as it finishes (also for cached and failed ones). ``force``:
+    re-solve even when a complete output exists.
+    """
+    t0 = time.perf_counter()
+    if isinstance(scenarios, (str, Path)):
+        scenarios = [scenarios]
+    files = expand_inputs(scenarios)
+    if workers is not None and workers < 1:
+        raise InputError.single("--workers", "--workers", workers, "an integer >= 1")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out)
+
+    # load + hash in the client (fast), so cached ones are skipped before any work is sent
+    from bheard.scenario import load_scenario
+
+    jobs: list[_Job] = []
+    for f in files:
+        try:
+            sc = load_scenario(f)
+            jobs.append(_Job(f, sc, scenario_hash(sc), sc.name))
+        except InputError as exc:
+            jobs.append(_Job(f, None, "", Path(f).stem, error=exc.format()))
+        except OSError as exc:  # a referenced file vanished or is unreadable
+            jobs.append(_Job(f, None, "", Path(f).stem, error=f"{f}: {exc}"))
+
+    rows: dict[int, dict] = {}
+    todo: list[_Job] = []
+    by_dir: dict[str, list[int]] = {}
+    log_lines: list[str] = []
+
+    def emit(i: int, row: dict) -> None:
+        rows[i] = row
+        if on_result is not None:
+            on_result(row)
+
+    for i, job in enumerate(jobs):
+        if job.scenario is None:
+            emit(i, _failed_row(job, job.error, 0.0))
+            first = job.error.splitlines()[1].strip() if "\n" in job.error else job.error
+            _append_log(out, {"event": "failed", "scenario": job.name, "file": str(job.file),
+                              "error": first, "batch_pid": os.getpid(),
+                              "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            log_lines.append(f"failed {job.name} ({job.file}) {first}")
+            continue
+        if job.dirname in by_dir:  # same scenario content twice: solve once
+            by_dir[job.dirname].append(i)
+            continue
+        by_dir[job.dirname] = [i]
+        done = out / job.dirname / DONE_NAME
+        if done.exists() and not force:
+            try:
+                s = json.loads((out / job.dirname / "summary.json").read_text(encoding="utf-8"))
+                emit(i, _row_from_summary(job, s, "cached", 0.0, out / job.dirname))
+                continue
+            except (OSError, ValueError):
+                pass  # unreadable: solve again
+        todo.append(job)
+
+    if dask is not None:
+        address = dask_address(dask)
+        runner = _run_dask(todo, address) if todo else iter(())
+        where = f"dask {address}"
+    else:
+        n = workers or os.cpu_count() or 1
+        n = max(1, min(n, len(todo) or 1))
+        runner = _run_serial(todo) if n == 1 else _run_pool(todo, n)
+        where = "this process" if n == 1 else f"{n} local processes"
+
+    prog = None
+    if progress:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        prog = Progress(TextColumn("[bold]batch[/]"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
+        prog.start()
+        task = prog.add_task("solve", total=len(todo))
+        for line in log_lines:  # scenarios that failed to load
+            prog.console.print(line, highlight=False, markup=False)
+    try:
+        for job, res in runner:
+            final = None
+            if "plan" in res:
+                plan = res["plan"]
+                tmp = _prepare_output(out, job, plan, res["seconds"])
+                final = out / job.dirname
+                s = plan.summary()
+                row = _row_from_summary(job, s, "solved", res["seconds"], final)
+                rec = {"event": "solved", "scenario": job.name, "hash": job.hash,
+                       "status": plan.status, "seconds": round(res["seconds"], 4),
+                       "pid": res.get("pid"), "batch_pid": os.getpid(),
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            else:
+                row = _failed_row(job, res["error"], res.get("seconds", 0.0))
+                rec = {"event": "failed", "scenario": job.name, "hash": job.hash,
+                       "error": res["error"].splitlines()[0] if res["error"] else "",
+                       "batch_pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            # log first, then rename: a folder never exists without its log line (a kill in
+            # between only means this scenario is solved again on resume)
+            _append_log(out, rec)
+            if final is not None:
+                _commit_output(out, job, tmp)
+            line = (f"{rec['event']:6s} {job.name} ({job.file}) "
+                    + (f"{row['status']} gap {row['gap']:.1e} in {row['seconds']:.2f} s"
+                       if rec["event"] == "solved" and row["gap"] is not None
+                       else (rec.get("status") or rec.get("error", ""))))
+            log_lines.append(line)
+            if prog is not None:
+                prog.console.print(line, highlight=False, markup=False)
+                prog.advance(task)
+            for i in by_dir[job.dirname]:
+                r = dict(row)
+                if i != by_dir[job.dirname][0]:
+                    r["file"] = str(jobs[i].file)
+                emit(i, r)
+    finally:
+        if prog is not None:
+            prog.stop()
+
+    # duplicates of cached/failed rows
+    for idxs in by_dir.values():
+        for i in idxs[1:]:
+            if i not in rows and idxs[0] in rows:
+                r = dict(rows[idxs[0]])
+                r["file"] = str(jobs[i].file)
+                rows[i] = r
+    summary = pd.DataFrame([rows[i] for i in sorted(rows)], columns=SUMMARY_COLUMNS)
+    atomic_write_csv(out / SUMMARY_NAME, summary)
+    return BatchResult(out_dir=out, summary=summary, seconds=time.perf_counter() - t0,
+                       workers=where, log=log_lines)
+
+
+__all__ = ["batch", "BatchResult", "expand_inputs", "scenario_hash", "solve_task",
+           "SUMMARY_COLUMNS", "dask_address"]

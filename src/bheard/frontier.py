@@ -1,0 +1,229 @@
+"""Budget frontier: coverage against budget, marginal calls per extra $1M, first-team budgets.
+
+The expensive part of a solve is building :class:`~bheard.model.problem.ProblemData` (demand,
+geography) and the Erlang-B increments (:func:`~bheard.model.isolated.make_increments`); neither
+depends on the budget. :func:`frontier` builds both ONCE and re-runs only the cheap, budget-
+dependent steps per budget (greedy, Lagrangian bound, reduced-cost fixing, the small HiGHS model
+of the undecided teams), warm-started from the previous (smaller) budget's plan, which stays
+feasible when the budget grows. Each point is solved to the scenario's ``solver.mip_rel_gap``
+with its own certified bound, exactly as :func:`bheard.solve` would.
+
+Outputs (:meth:`Frontier.save`): ``frontier.csv``, ``frontier.png``, ``first_team_budget.csv``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bheard.errors import InputError
+from bheard.io import atomic_write, atomic_write_csv
+
+FRONTIER_COLUMNS = [
+    "budget_usd", "covered_calls", "coverage_share", "bound", "gap", "status",
+    "team_shifts_per_week", "annual_cost_usd", "marginal_calls_per_million_usd", "seconds",
+]
+
+_NUM = r"[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def parse_budgets(spec: str | list | tuple | np.ndarray, field_name: str = "--budgets"
+                  ) -> np.ndarray:
+    """Budgets (USD/year) from ``"START:STOP:N"`` (N points, both ends included) or ``"a,b,c"``.
+
+    A list/array of numbers is accepted as is. Returns a sorted array of unique budgets.
+    Bad syntax or values raise :class:`InputError` naming ``field_name``.
+    """
+    expected = ("START:STOP:N (USD/year, N >= 2 points, both ends included, e.g. "
+                "50e6:1.1e9:25) or a comma list of budgets >= 0 (e.g. 50e6,87.5e6,1e8)")
+    if isinstance(spec, (list, tuple, np.ndarray)):
+        try:
+            values = np.asarray(spec, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError.single(field_name, field_name, spec, expected) from None
+    else:
+        text = str(spec).strip().replace("_", "")
+        m = re.fullmatch(rf"({_NUM}):({_NUM}):(\d+)", text)
+        if m:
+            start, stop, n = float(m.group(1)), float(m.group(2)), int(m.group(3))
+            if n < 2 or not stop > start:
+                raise InputError.single(field_name, field_name, spec,
+                                        "START < STOP and N >= 2 in START:STOP:N")
+            values = np.linspace(start, stop, n)
+        elif text and all(re.fullmatch(_NUM, part.strip()) for part in text.split(",")):
+            values = np.array([float(part) for part in text.split(",")])
+        else:
+            raise InputError.single(field_name, field_name, spec, expected)
+    if values.size == 0 or not np.all(np.isfinite(values)) or (values < 0).any():
+        raise InputError.single(field_name, field_name, spec, expected)
+    return np.unique(values)
+
+
+@dataclass
+class Frontier:
+    """A budget frontier.
+
+    ``table``: one row per budget, columns :data:`FRONTIER_COLUMNS` (calls/year, USD/year,
+    seconds); ``first_team``: one row per precinct of the scenario with the smallest budget OF
+    THE GRID whose plan gives the precinct at least one team (empty when none does);
+    ``plans``: the (P, S) team arrays per budget (None when infeasible).
+    """
+
+    scenario: str
+    table: pd.DataFrame
+    first_team: pd.DataFrame
+    eligible_calls: float  # calls/year
+    plans: list = field(default_factory=list, repr=False)
+    build_seconds: float = 0.0  # problem data + increments, once
+    total_seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        t = self.table
+        ok = t[t["covered_calls"].notna()]
+        rng = (f"{ok['coverage_share'].min():.1%}..{ok['coverage_share'].max():.1%}"
+               if len(ok) else "n/a")
+        return (f"Frontier({self.scenario!r}, {len(t)} budgets "
+                f"${t['budget_usd'].min():,.0f}..${t['budget_usd'].max():,.0f}, "
+                f"coverage {rng}, {self.total_seconds:.2f} s)")
+
+    def summary(self) -> dict:
+        return {"scenario": self.scenario, "points": len(self.table),
+                "eligible_calls_per_year": self.eligible_calls,
+                "build_seconds": self.build_seconds, "total_seconds": self.total_seconds}
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write frontier.csv, frontier.png and first_team_budget.csv (atomically)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_csv(out / "frontier.csv", self.table)
+        atomic_write_csv(out / "first_team_budget.csv", self.first_team)
+        png = frontier_png(self.table, title=f"{self.scenario}: coverage vs budget")
+        atomic_write(out / "frontier.png", lambda fh: fh.write(png), mode="wb")
+        return out
+
+
+def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = None,
+             warm_start: bool = True) -> Frontier:
+    """Solve ``scenario`` at each budget (USD/year) and return the :class:`Frontier`.
+
+    ``budgets``: anything :func:`parse_budgets` takes. ``time_limit_s`` overrides the
+    scenario's per-point solver time limit. Problem data and increments are built once;
+    ``warm_start`` starts each point from the previous budget's plan when it covers more
+    than the greedy plan.
+    """
+    from bheard.model.isolated import make_increments
+    from bheard.model.problem import problem_from_scenario
+    from bheard.scenario import load_scenario
+    from bheard.solve import SolveOptions, solve_problem
+
+    t0 = time.perf_counter()
+    grid = parse_budgets(budgets)
+    sc = load_scenario(scenario, base_dir=base_dir)
+    if time_limit_s is not None:
+        sc = sc.with_overrides(**{"solver.time_limit_s": time_limit_s})
+    prob = problem_from_scenario(sc)
+    inc = make_increments(prob)
+    opts = SolveOptions(**sc.solver.model_dump())
+    build_s = time.perf_counter() - t0
+
+    rows, plans = [], []
+    prev = None
+    for b in grid:
+        t1 = time.perf_counter()
+        pb = dataclasses.replace(prob, budget_usd_per_year=float(b))
+        res = solve_problem(pb, opts, increments=inc,
+                            start_teams=prev if warm_start else None)
+        feasible = res.teams is not None and res.status in ("optimal", "time_limit_feasible",
+                                                              "feasible")
+        if feasible:
+            prev = res.teams
+        plans.append(res.teams if feasible else None)
+        rows.append({
+            "budget_usd": float(b),
+            "covered_calls": res.objective if feasible else math.nan,
+            "bound": res.bound if feasible else math.nan,
+            "gap": res.gap if feasible else math.nan,
+            "status": res.status,
+            "team_shifts_per_week": int(res.teams.sum()) if feasible else 0,
+            "annual_cost_usd": pb.annual_cost(res.teams) if feasible else math.nan,
+            "seconds": time.perf_counter() - t1,
+        })
+    eligible = float(prob.eligible_calls_per_year().sum())
+    table = frontier_table(rows, eligible)
+    first = first_team_budgets(prob.precinct, prob.borough, grid, plans)
+    return Frontier(scenario=sc.name, table=table, first_team=first, eligible_calls=eligible,
+                    plans=plans, build_seconds=build_s, total_seconds=time.perf_counter() - t0)
+
+
+def frontier_table(rows: list[dict], eligible_calls: float) -> pd.DataFrame:
+    """Rows (sorted by budget) -> table with coverage share and marginal calls per extra $1M.
+
+    ``marginal_calls_per_million_usd[i] = (covered[i] - covered[i-1]) /
+    ((budget[i] - budget[i-1]) / 1e6)`` (calls/year per extra USD 1M/year of budget); empty for
+    the first point and next to infeasible points.
+    """
+    t = pd.DataFrame(rows).sort_values("budget_usd").reset_index(drop=True)
+    t["coverage_share"] = t["covered_calls"] / eligible_calls if eligible_calls > 0 else math.nan
+    d_calls = t["covered_calls"].diff()
+    d_budget = t["budget_usd"].diff() / 1e6
+    t["marginal_calls_per_million_usd"] = d_calls / d_budget.where(d_budget > 0)
+    return t[FRONTIER_COLUMNS]
+
+
+def first_team_budgets(precinct: np.ndarray, borough: np.ndarray, budgets: np.ndarray,
+                       plans: list) -> pd.DataFrame:
+    """Per precinct, the smallest grid budget whose plan staffs it with >= 1 team (else empty).
+
+    Read off the frontier's plans, so it is only as fine as the budget grid: the true first
+    budget lies between the previous grid point and this one.
+    """
+    first = np.full(len(precinct), np.nan)
+    for b, teams in sorted(zip(budgets, plans), key=lambda x: x[0]):
+        if teams is None:
+            continue
+        has = (teams.sum(axis=1) > 0) & np.isnan(first)
+        first[has] = b
+    return pd.DataFrame({"precinct": precinct.astype(int), "borough": borough,
+                         "first_budget_usd": first})
+
+
+def frontier_png(table: pd.DataFrame, title: str = "coverage vs budget", dpi: int = 110
+                 ) -> bytes:
+    """PNG bytes: coverage share (left axis) and marginal calls per extra $1M (right axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=dpi)
+    try:
+        x = table["budget_usd"] / 1e6
+        ax.plot(x, 100 * table["coverage_share"], marker="o", color="#1f77b4",
+                label="coverage share of eligible calls")
+        ax.set_xlabel("budget (USD million / year)")
+        ax.set_ylabel("expected coverage (% of eligible calls)", color="#1f77b4")
+        ax.grid(alpha=0.3)
+        ax2 = ax.twinx()
+        # each marginal value describes the step from the previous budget: bar at its middle
+        mid = (x + x.shift(1)) / 2
+        ax2.bar(mid, table["marginal_calls_per_million_usd"],
+                width=0.8 * float(np.median(np.diff(x))) if len(x) > 1 else 1.0,
+                color="#ff7f0e", alpha=0.35, label="marginal calls / extra $1M")
+        ax2.set_ylabel("extra covered calls/year per extra $1M", color="#ff7f0e")
+        ax.set_zorder(ax2.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        ax.set_title(title)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+    finally:
+        plt.close(fig)

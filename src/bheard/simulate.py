@@ -1,0 +1,714 @@
+"""Discrete-event simulation of a staffing plan: what share of eligible calls gets a team?
+
+The optimizer's coverage is a model (Erlang loss per precinct-slot). This module replays a plan
+call by call (see ``models/simulation.md``):
+
+- eligible calls arrive as a Poisson process per (precinct, hour of week) at the scenario's
+  rates (calls/hour), uniformly inside each hour;
+- teams work tour instances (week, day, tour) at their base precinct; a tour that runs past
+  Sunday midnight wraps into Monday (the week before the first simulated week is on duty at
+  00:00 Monday, so the start has no empty-system artefact);
+- a call goes to the nearest free on-duty team that may serve it (``isolated``: its own
+  precinct's teams; ``pooled``: every team of the area; ``shared``: teams whose travel time is
+  within the response standard), else it may wait up to ``max_wait_min`` for the first team to
+  free up, else it gets the traditional response (not served);
+- busy time per call = service time (mean ``service_time_hours``; a mix of on-site calls and
+  hospital transports, gamma(2) components) + extra travel beyond the local travel in shared
+  mode; a team busy at the end of its tour finishes the call (overtime) but starts no new one;
+- availability ``alpha`` < 1: each team-tour has one unavailable block of ``(1 - alpha) x
+  tour hours`` starting at a uniformly random time of the tour; a team busy when its block is
+  due takes it as soon as it is free.
+
+Lost calls are split as in the Comptroller audit (facts rows 23-24): ``off_hours`` (no tour of
+the scenario running, e.g. 01:00-09:00 today), ``no_team`` (a tour runs but no team may serve
+the call's precinct), ``busy`` (teams on duty that could serve it were all busy or on break).
+
+Public API: :func:`simulate` (scenario / Plan / plan folder), :func:`simulate_arrays` (arrays),
+:class:`SimSetup`, :class:`SimResult`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bheard.errors import InputError
+
+HOURS_PER_WEEK = 168
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
+
+#: outcome codes of a call
+SERVED, LOST_BUSY, LOST_NO_TEAM, LOST_OFF_HOURS = 0, 1, 2, 3
+OUTCOMES = ("served", "lost_busy", "lost_no_team", "lost_off_hours")
+
+#: tours of the shipped scenarios, used when a plan folder is simulated without its scenario
+STANDARD_TOURS = {"day": (9.0, 8.0), "evening": (17.0, 8.0), "overnight": (1.0, 8.0)}
+
+
+@dataclass(frozen=True, eq=False)
+class SimSetup:
+    """Everything one simulation needs, as arrays (units in the names).
+
+    ``hourly_calls_per_hour``: (P, 168) eligible calls/hour by precinct and hour of week
+    (Monday 00:00 = hour 0). ``teams``: (P, S) teams on duty per precinct and weekly slot.
+    ``slot_start_how``: (S,) slot start, hours of the week; ``slot_hours``: (S,) tour length.
+    ``travel_min``: optional (S, P, P) or (P, P) travel minutes from base j to call precinct i
+    at ``[.., j, i]`` (shared mode). ``dispatch``: "isolated" | "pooled" | "shared".
+    """
+
+    precinct: np.ndarray
+    hourly_calls_per_hour: np.ndarray
+    teams: np.ndarray
+    slot_start_how: np.ndarray
+    slot_hours: np.ndarray
+    slot_tour: np.ndarray
+    service_time_hours: float
+    weeks: int = 52
+    dispatch: str = "isolated"
+    max_wait_min: float = 0.0
+    local_travel_min: float = 14.0
+    hospital_share: float = 0.5
+    hospital_extra_hours: float = 1.0
+    availability: float = 1.0
+    travel_min: np.ndarray | None = None
+    response_standard_min: float = math.inf
+    slot_day: np.ndarray | None = None
+    #: (P, S) expected covered share from the optimizer's model, for comparison (optional)
+    predicted_covered_calls_per_year: float | None = None
+    predicted_eligible_calls_per_year: float | None = None
+
+    def __post_init__(self):
+        P, S = np.shape(self.teams)
+        if np.shape(self.hourly_calls_per_hour) != (P, HOURS_PER_WEEK):
+            raise ValueError("hourly_calls_per_hour must be (P, 168)")
+        if np.shape(self.slot_start_how) != (S,) or np.shape(self.slot_hours) != (S,):
+            raise ValueError("slot_start_how and slot_hours must be (S,)")
+        if self.dispatch not in ("isolated", "pooled", "shared"):
+            raise ValueError(f"unknown dispatch {self.dispatch!r}")
+        if self.dispatch == "shared" and self.travel_min is None:
+            raise ValueError("shared dispatch needs travel_min")
+        if not 0 < self.availability <= 1:
+            raise ValueError("availability must be in (0, 1]")
+        base = self.service_time_hours - self.hospital_share * self.hospital_extra_hours
+        if not base > 0:
+            raise ValueError(
+                f"service_time_hours {self.service_time_hours} must exceed hospital_share x"
+                f" hospital_extra_hours = {self.hospital_share * self.hospital_extra_hours}")
+
+
+# --------------------------------------------------------------------------------------
+# one replication
+# --------------------------------------------------------------------------------------
+def _candidates(setup: SimSetup):
+    """Per slot s and call precinct p: (template team ids, travel minutes), nearest first.
+
+    Template team j is one team of one weekly slot; its instance in week w has id
+    ``(w + 1) * N + j`` (week -1 covers the wrap of Sunday's late tours into Monday 00:00).
+    """
+    teams = np.asarray(setup.teams, dtype=np.int64)
+    P, S = teams.shape
+    t_slot, t_base = [], []
+    for s in range(S):
+        for b in range(P):
+            n = int(teams[b, s])
+            t_slot += [s] * n
+            t_base += [b] * n
+    t_slot = np.array(t_slot, dtype=np.int64)
+    t_base = np.array(t_base, dtype=np.int64)
+    if setup.dispatch == "shared":
+        tm = np.asarray(setup.travel_min, dtype=float)
+        tm = np.broadcast_to(tm, (S, P, P)) if tm.ndim == 2 else tm
+    cand = []
+    for s in range(S):
+        js = np.flatnonzero(t_slot == s)
+        row = []
+        for p in range(P):
+            if setup.dispatch == "isolated":
+                sel = js[t_base[js] == p]
+                tr = np.full(sel.size, setup.local_travel_min)
+            elif setup.dispatch == "pooled":
+                sel = js
+                tr = np.full(sel.size, setup.local_travel_min)
+            else:
+                trav = tm[s, t_base[js], p]
+                ok = (trav <= setup.response_standard_min + 1e-9) | (t_base[js] == p)
+                sel, tr = js[ok], trav[ok]
+                order = np.argsort(tr, kind="stable")
+                sel, tr = sel[order], tr[order]
+            row.append((sel.tolist(), tr.tolist()))
+        cand.append(row)
+    return cand, t_slot, t_base
+
+
+def _minute_slots(setup: SimSetup) -> list[tuple[int, ...]]:
+    """For each minute of the week, the slots whose tour may cover (part of) that minute."""
+    S = len(setup.slot_hours)
+    out: list[list[int]] = [[] for _ in range(HOURS_PER_WEEK * 60)]
+    for s in range(S):
+        a = float(setup.slot_start_how[s]) % HOURS_PER_WEEK
+        lo = int(math.floor(a * 60))
+        hi = int(math.ceil((a + float(setup.slot_hours[s])) * 60))
+        for m in range(lo, hi):
+            out[m % (HOURS_PER_WEEK * 60)].append(s)
+    return [tuple(sorted(set(x))) for x in out]
+
+
+def _arrivals(setup: SimSetup, rng: np.random.Generator):
+    """Poisson arrivals: (time hours, precinct index, service hours), sorted by time."""
+    W = setup.weeks
+    rates = np.asarray(setup.hourly_calls_per_hour, dtype=float)
+    P = rates.shape[0]
+    counts = rng.poisson(np.tile(rates, (1, W)))  # (P, 168 W), each cell one hour
+    n = int(counts.sum())
+    flat = counts.ravel()
+    cell = np.repeat(np.arange(flat.size), flat)
+    p_idx = cell // (HOURS_PER_WEEK * W)
+    hour = cell % (HOURS_PER_WEEK * W)
+    t = hour + rng.random(n)
+    order = np.argsort(t, kind="stable")
+    t, p_idx = t[order], p_idx[order]
+    hs, extra = setup.hospital_share, setup.hospital_extra_hours
+    base_mean = setup.service_time_hours - hs * extra
+    service = rng.gamma(2.0, base_mean / 2.0, n)
+    if hs > 0 and extra > 0:
+        hosp = rng.random(n) < hs
+        service = service + np.where(hosp, rng.gamma(2.0, extra / 2.0, n), 0.0)
+    del P
+    return t, p_idx, service
+
+
+@dataclass
+class _Rep:
+    time: np.ndarray
+    precinct: np.ndarray
+    outcome: np.ndarray
+    response_min: np.ndarray
+    slot: np.ndarray  # slot active at arrival (-1 = none)
+    busy_hours: float
+    on_duty_hours: float
+
+
+def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_slots) -> _Rep:
+    t_arr, p_arr, svc = _arrivals(setup, rng)
+    W = setup.weeks
+    N = int(t_slot.size)
+    S = len(setup.slot_hours)
+    starts = [float(x) for x in setup.slot_start_how]
+    hours = [float(x) for x in setup.slot_hours]
+    n_inst = (W + 1) * N
+    free_at = [-math.inf] * n_inst
+    alpha = setup.availability
+    breaks = alpha < 1.0
+    if breaks:
+        blen_slot = [(1.0 - alpha) * h for h in hours]
+        u = rng.random(n_inst)
+        h_t = np.asarray(hours)[t_slot] if N else np.zeros(0)
+        # block start offset inside the tour, uniform on [0, h - block]
+        off = (u.reshape(W + 1, N) * (alpha * h_t)[None, :]).ravel() if N else u
+        st_t = np.asarray(starts)[t_slot] if N else np.zeros(0)
+        inst_start = (np.arange(W + 1)[:, None] - 1) * HOURS_PER_WEEK + st_t[None, :]
+        bstart = (inst_start.ravel() + off).tolist()
+        taken = [False] * n_inst
+    max_wait = setup.max_wait_min / 60.0
+    local = setup.local_travel_min
+    n = t_arr.size
+    outcome = np.empty(n, dtype=np.int8)
+    resp = np.full(n, np.nan)
+    slot_at = np.full(n, -1, dtype=np.int64)
+    busy = 0.0
+    t_list = t_arr.tolist()
+    p_list = p_arr.tolist()
+    s_list = svc.tolist()
+    floor = math.floor
+    for c in range(n):
+        t = t_list[c]
+        p = p_list[c]
+        m = int((t % HOURS_PER_WEEK) * 60.0)
+        any_slot = False
+        any_team = False
+        best_i = -1
+        best_e = 0.0
+        best_tr = 0.0
+        best_free = False
+        for s in minute_slots[m]:
+            st = starts[s]
+            off = (t - st) % HOURS_PER_WEEK
+            h = hours[s]
+            if off >= h:
+                continue
+            if not any_slot:
+                any_slot = True
+                slot_at[c] = s
+            js, trs = cand[s][p]
+            if not js:
+                continue
+            any_team = True
+            w = int(floor((t - st) / HOURS_PER_WEEK))
+            base = (w + 1) * N
+            tend = t - off + h
+            for k in range(len(js)):
+                i = base + js[k]
+                fa = free_at[i]
+                if breaks and not taken[i]:
+                    bs = bstart[i]
+                    e0 = fa if fa > t else t
+                    if e0 >= bs:  # the break is due before this team could start the call
+                        bs = bs if bs > fa else fa
+                        fa = bs + blen_slot[s]
+                        free_at[i] = fa
+                        taken[i] = True
+                e = fa if fa > t else t
+                if e >= tend:
+                    continue
+                if e == t:
+                    tr = trs[k]
+                    if not best_free or tr < best_tr:
+                        best_i, best_e, best_tr, best_free = i, e, tr, True
+                    break  # candidates are sorted by travel: the first free one is nearest
+                if not best_free and e - t <= max_wait:
+                    if best_i < 0 or e + trs[k] / 60.0 < best_e + best_tr / 60.0:
+                        best_i, best_e, best_tr = i, e, trs[k]
+        if best_i >= 0:
+            extra = (best_tr - local) / 60.0 if best_tr > local else 0.0
+            dur = s_list[c] + extra
+            free_at[best_i] = best_e + dur
+            busy += dur
+            outcome[c] = SERVED
+            resp[c] = (best_e - t) * 60.0 + best_tr
+        elif not any_slot:
+            outcome[c] = LOST_OFF_HOURS
+        elif not any_team:
+            outcome[c] = LOST_NO_TEAM
+        else:
+            outcome[c] = LOST_BUSY
+    on_duty = float(W * (np.asarray(setup.teams).sum(axis=0) * np.asarray(hours)).sum()) if S else 0.0
+    return _Rep(t_arr, p_arr, outcome, resp, slot_at, busy, on_duty)
+
+
+# --------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------
+def _ci(x: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% confidence interval (Student t) over replications."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(x.mean())
+    if x.size < 2:
+        return m, float("nan"), float("nan")
+    from scipy.stats import t as student_t
+
+    h = float(student_t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return m, m - h, m + h
+
+
+@dataclass
+class SimResult:
+    """Simulation results over replications (shares 0..1, times in minutes).
+
+    ``per_replication``: one row per replication (calls, outcome counts, shares, utilization,
+    response median/p90). ``overall``: metric -> (mean, 95% CI low, high). ``by_precinct``,
+    ``by_tour``, ``by_hour``: served share per group pooled over replications, with counts.
+    ``predicted_share``: the optimizer's Erlang-model coverage of the same plan (if known).
+    """
+
+    scenario: str
+    dispatch: str
+    replications: int
+    seed: int
+    weeks: int
+    per_replication: pd.DataFrame
+    overall: dict
+    by_precinct: pd.DataFrame
+    by_tour: pd.DataFrame
+    by_hour: pd.DataFrame
+    predicted_share: float | None = None
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def served_share(self) -> float:
+        """Mean share of ALL eligible calls served (incl. calls outside operating hours)."""
+        return self.overall["served_share"][0]
+
+    @property
+    def served_share_operating(self) -> float:
+        """Mean share of eligible calls served among those arriving while a tour runs."""
+        return self.overall["served_share_operating_hours"][0]
+
+    def summary(self) -> dict:
+        def num(x):
+            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+        return {
+            "scenario": self.scenario, "dispatch": self.dispatch,
+            "replications": self.replications, "seed": self.seed, "weeks": self.weeks,
+            "predicted_share_operating_hours": num(self.predicted_share),
+            "overall": {k: {"mean": num(v[0]), "ci95_low": num(v[1]), "ci95_high": num(v[2])}
+                        for k, v in self.overall.items()},
+            "settings": self.settings, "seconds": self.seconds,
+            "by_tour": _records(self.by_tour),
+        }
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``simulation.json`` and ``simulation_by_precinct.csv`` etc. atomically."""
+        from bheard.io import atomic_write_csv, atomic_write_json
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "simulation.json", self.summary())
+        atomic_write_csv(out / "simulation_replications.csv", self.per_replication)
+        atomic_write_csv(out / "simulation_by_precinct.csv", self.by_precinct)
+        atomic_write_csv(out / "simulation_by_hour.csv", self.by_hour)
+        return out
+
+    def __repr__(self) -> str:
+        m, lo, hi = self.overall["served_share_operating_hours"]
+        pred = "" if self.predicted_share is None else f", predicted {self.predicted_share:.1%}"
+        return (f"SimResult({self.scenario!r}, {self.dispatch}, {self.replications} reps x "
+                f"{self.weeks} wk: served {m:.1%} [{lo:.1%}, {hi:.1%}] of eligible calls in "
+                f"operating hours{pred})")
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    import json
+
+    return json.loads(df.to_json(orient="records"))
+
+
+def _group_table(keys: np.ndarray, labels, outcome: np.ndarray, name: str) -> pd.DataFrame:
+    n_groups = len(labels)
+    tot = np.bincount(keys, minlength=n_groups)
+    cols = {name: list(labels), "calls": tot}
+    for code, oname in enumerate(OUTCOMES):
+        cols[oname] = np.bincount(keys[outcome == code], minlength=n_groups)
+    df = pd.DataFrame(cols)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["served_share"] = np.where(tot > 0, df["served"] / np.maximum(tot, 1), np.nan)
+    return df
+
+
+def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
+                    scenario_name: str = "") -> SimResult:
+    """Run ``replications`` independent replications of ``setup`` (deterministic per seed)."""
+    import time
+
+    t0 = time.perf_counter()
+    if replications < 1:
+        raise ValueError("replications must be >= 1")
+    cand, t_slot, _ = _candidates(setup)
+    minute_slots = _minute_slots(setup)
+    streams = np.random.SeedSequence(seed).spawn(replications)
+    rows = []
+    reps = []
+    for r, ss in enumerate(streams):
+        rep = _run_once(setup, np.random.default_rng(ss), cand, t_slot, minute_slots)
+        reps.append(rep)
+        n = rep.outcome.size
+        cnt = np.bincount(rep.outcome, minlength=4)
+        operating = n - cnt[LOST_OFF_HOURS]
+        served_resp = rep.response_min[rep.outcome == SERVED]
+        rows.append({
+            "replication": r, "calls": n, "served": int(cnt[0]), "lost_busy": int(cnt[1]),
+            "lost_no_team": int(cnt[2]), "lost_off_hours": int(cnt[3]),
+            "served_share": cnt[0] / n if n else np.nan,
+            "served_share_operating_hours": cnt[0] / operating if operating else np.nan,
+            "lost_busy_share": cnt[1] / n if n else np.nan,
+            "lost_no_team_share": cnt[2] / n if n else np.nan,
+            "lost_off_hours_share": cnt[3] / n if n else np.nan,
+            "utilization": rep.busy_hours / rep.on_duty_hours if rep.on_duty_hours else np.nan,
+            "response_median_min": float(np.median(served_resp)) if served_resp.size else np.nan,
+            "response_p90_min": float(np.quantile(served_resp, 0.9)) if served_resp.size else np.nan,
+        })
+    per = pd.DataFrame(rows)
+    metrics = ["served_share", "served_share_operating_hours", "lost_busy_share",
+               "lost_no_team_share", "lost_off_hours_share", "utilization",
+               "response_median_min", "response_p90_min"]
+    overall = {m: _ci(per[m].to_numpy()) for m in metrics}
+    overall["calls_per_replication"] = _ci(per["calls"].to_numpy())
+
+    outcome = np.concatenate([r.outcome for r in reps]).astype(np.int64)
+    prec = np.concatenate([r.precinct for r in reps])
+    slot = np.concatenate([r.slot for r in reps])
+    hour = np.concatenate([np.floor(r.time % 24).astype(np.int64) for r in reps])
+    by_precinct = _group_table(prec, np.asarray(setup.precinct).tolist(), outcome, "precinct")
+    tours = list(dict.fromkeys(np.asarray(setup.slot_tour).tolist()))
+    tour_of_slot = np.array([tours.index(t) for t in np.asarray(setup.slot_tour).tolist()]
+                            + [len(tours)], dtype=np.int64)
+    by_tour = _group_table(tour_of_slot[slot], tours + ["(no tour)"], outcome, "tour")
+    by_tour = by_tour[by_tour["calls"] > 0].reset_index(drop=True)
+    by_hour = _group_table(hour, list(range(24)), outcome, "hour")
+    pred = None
+    if setup.predicted_covered_calls_per_year is not None and setup.predicted_eligible_calls_per_year:
+        pred = setup.predicted_covered_calls_per_year / setup.predicted_eligible_calls_per_year
+    settings = {k: getattr(setup, k) for k in (
+        "service_time_hours", "weeks", "dispatch", "max_wait_min", "local_travel_min",
+        "hospital_share", "hospital_extra_hours", "availability", "response_standard_min")}
+    settings = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in settings.items()}
+    return SimResult(scenario_name, setup.dispatch, replications, seed, setup.weeks, per,
+                     overall, by_precinct, by_tour, by_hour, pred, settings,
+                     time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------------------
+# scenario / plan level
+# --------------------------------------------------------------------------------------
+def hourly_demand(scenario) -> np.ndarray | None:
+    """(P, 168) eligible calls/hour for the scenario's precincts, or None for a table demand
+    (which gives only slot rates). Scaled by ``demand.scale``; mirrors ``demand_rates``."""
+    from bheard.data import precincts as precinct_table
+    from bheard.demand.slots import HOURS_PER_WEEK as H
+    from bheard.model.problem import select_precincts
+
+    d = scenario.demand
+    if d.table is not None:
+        return None
+    table = precinct_table()
+    sel = select_precincts(table, scenario.precincts)
+    if d.prior is not None:
+        from bheard.demand.prior import prior_hourly
+
+        hourly = prior_hourly(d.prior, table)
+    else:
+        from bheard.demand.forecast import forecast_hourly
+
+        f = d.forecast
+        hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile,
+                                 rules=f.rules, precincts=sel["precinct"].tolist())
+    wide = (hourly.pivot(index="precinct", columns="hour_of_week", values="calls_per_hour")
+            .reindex(index=sel["precinct"], columns=range(H)))
+    return wide.to_numpy(dtype=float) * d.scale
+
+
+def _slot_hourly(rates_ps: np.ndarray, start_how: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """(P, 168) hourly rates from slot rates (calls/hour): each hour gets the slot-time-weighted
+    rate of the slots covering it; hours no slot covers get 0 (demand there is unknown)."""
+    P, S = rates_ps.shape
+    cover = np.zeros((S, HOURS_PER_WEEK))
+    grid = np.arange(HOURS_PER_WEEK + 1, dtype=float)
+    for s in range(S):
+        a = float(start_how[s]) % HOURS_PER_WEEK
+        for shift in (-HOURS_PER_WEEK, 0, HOURS_PER_WEEK):
+            lo, hi = a + shift, a + shift + float(hours[s])
+            ov = np.clip(np.minimum(grid[1:], hi) - np.maximum(grid[:-1], lo), 0, None)
+            cover[s] += ov
+    return rates_ps @ cover  # overlapping slots add (their demands are the same calls only if
+    # the scenario double-counts; shipped scenarios have disjoint tours)
+
+
+def _slot_times(scenario):
+    tours = {t.name: t for t in scenario.shifts.tours}
+    slots = scenario.slots()
+    start = np.array([DAY_INDEX[d] * 24 + tours[t].start_hour for d, t in slots], dtype=float)
+    hours = np.array([tours[t].hours for _, t in slots], dtype=float)
+    return slots, start, hours
+
+
+def setup_from_scenario(scenario, teams: np.ndarray, *, dispatch: str | None = None,
+                        predicted=None, **overrides) -> SimSetup:
+    """A :class:`SimSetup` for a scenario and a (P, S) plan of teams."""
+    from bheard.model.problem import problem_from_scenario
+
+    sim = scenario.simulation
+    prob = problem_from_scenario(scenario)
+    slots, start, hours = _slot_times(scenario)
+    hourly = hourly_demand(scenario)
+    if hourly is None:
+        hourly = _slot_hourly(prob.calls_per_hour, start, hours)
+    mode = dispatch or sim.dispatch or scenario.coverage.mode
+    travel = None
+    if mode == "shared":
+        travel = scenario_travel_matrix(scenario, [t for _, t in slots])
+    weeks = sim.weeks or max(int(round(scenario.weeks_per_year)), 1)
+    args = dict(
+        precinct=prob.precinct, hourly_calls_per_hour=hourly,
+        teams=np.asarray(teams, dtype=np.int64), slot_start_how=start, slot_hours=hours,
+        slot_tour=np.array([t for _, t in slots], dtype=object),
+        slot_day=np.array([d for d, _ in slots], dtype=object),
+        service_time_hours=prob.service_time_hours, weeks=weeks, dispatch=mode,
+        max_wait_min=sim.max_wait_min, local_travel_min=sim.local_travel_min,
+        hospital_share=sim.hospital_share, hospital_extra_hours=sim.hospital_extra_hours,
+        availability=sim.availability, travel_min=travel,
+        response_standard_min=scenario.coverage.response_standard_min if mode == "shared"
+        else math.inf)
+    if predicted is not None:
+        args["predicted_covered_calls_per_year"] = float(predicted[0])
+        args["predicted_eligible_calls_per_year"] = float(predicted[1])
+    args.update(overrides)
+    try:
+        return SimSetup(**args)
+    except ValueError as exc:
+        raise InputError.single(scenario.source, "simulation", str(exc),
+                                "consistent simulation settings") from None
+
+
+def scenario_travel_matrix(scenario, slot_tours) -> np.ndarray:
+    """(S, P, P) travel minutes (base j -> call precinct i at [s, j, i]) from bheard.geography.
+
+    The hook for shared dispatch: any (P, P) or (S, P, P) matrix can be passed to
+    :class:`SimSetup` directly instead.
+    """
+    try:
+        from bheard import geography
+    except ImportError:  # pragma: no cover - geography is issue 4
+        raise InputError.single(scenario.source, "simulation.dispatch", "shared",
+                                "isolated or pooled (no bheard.geography in this install)") from None
+    from bheard.data import precincts as precinct_table
+    from bheard.model.problem import select_precincts
+
+    sel = select_precincts(precinct_table(), scenario.precincts)
+    times = geography.scenario_travel_times(scenario, sel)
+    return np.stack([np.asarray(times[t], dtype=float) for t in slot_tours])
+
+
+def plan_teams(plan, scenario) -> np.ndarray:
+    """(P, S) teams of a :class:`~bheard.plan.Plan` in the scenario's precinct/slot order."""
+    from bheard.model.problem import problem_from_scenario
+
+    prob = problem_from_scenario(scenario)
+    a = plan.assignments
+    slots = scenario.slots()
+    key = a.set_index(["precinct", "day", "tour"])["teams"]
+    idx = pd.MultiIndex.from_tuples([(int(p), d, t) for p in prob.precinct for d, t in slots])
+    vals = key.reindex(idx)
+    if vals.isna().any():
+        missing = vals.index[vals.isna()][:5].tolist()
+        raise InputError.single(scenario.source, "plan", missing,
+                                "a plan for this scenario (every precinct, day, tour)")
+    return vals.to_numpy(dtype=np.int64).reshape(prob.shape)
+
+
+def setup_from_plan_table(assignments: pd.DataFrame, tours: dict[str, tuple[float, float]],
+                          service_time_hours: float, settings=None, *,
+                          dispatch: str | None = None, source: str = "plan.csv",
+                          **overrides) -> SimSetup:
+    """A :class:`SimSetup` from a plan table alone (precinct, day, tour, teams, calls_per_hour).
+
+    ``tours``: tour name -> (start hour, hours). Demand outside the plan's slots is unknown and
+    not simulated (so ``lost_off_hours`` is 0).
+    """
+    from bheard.scenario import SimulationSettings
+
+    sim = settings or SimulationSettings()
+    a = assignments
+    unknown = sorted(set(a["tour"]) - set(tours))
+    if unknown:
+        raise InputError.single(source, "tour", unknown,
+                                f"tours with known start and hours ({sorted(tours)}); pass"
+                                " --scenario with the plan's scenario")
+    precs = sorted(a["precinct"].astype(int).unique())
+    slots = sorted({(d, t) for d, t in zip(a["day"], a["tour"])},
+                   key=lambda x: (DAY_INDEX[x[0]], list(tours).index(x[1])))
+    pi = {p: i for i, p in enumerate(precs)}
+    si = {s: i for i, s in enumerate(slots)}
+    P, S = len(precs), len(slots)
+    teams = np.zeros((P, S), dtype=np.int64)
+    rates = np.zeros((P, S))
+    rows_p = a["precinct"].astype(int).map(pi).to_numpy()
+    rows_s = np.array([si[(d, t)] for d, t in zip(a["day"], a["tour"])])
+    teams[rows_p, rows_s] = a["teams"].to_numpy(dtype=np.int64)
+    rates[rows_p, rows_s] = a["calls_per_hour"].to_numpy(dtype=float)
+    start = np.array([DAY_INDEX[d] * 24 + tours[t][0] for d, t in slots])
+    hours = np.array([tours[t][1] for _, t in slots])
+    mode = dispatch or sim.dispatch or "isolated"
+    if mode == "shared" and "travel_min" not in overrides:
+        raise InputError.single(source, "--dispatch", "shared",
+                                "isolated or pooled for a plan folder (shared needs the scenario)")
+    pred = None
+    if "expected_covered_calls" in a and "eligible_calls" in a:
+        pred = (float(a["expected_covered_calls"].sum()), float(a["eligible_calls"].sum()))
+    args = dict(
+        precinct=np.array(precs), hourly_calls_per_hour=_slot_hourly(rates, start, hours),
+        teams=teams, slot_start_how=start, slot_hours=hours,
+        slot_tour=np.array([t for _, t in slots], dtype=object),
+        slot_day=np.array([d for d, _ in slots], dtype=object),
+        service_time_hours=service_time_hours, weeks=sim.weeks or 52, dispatch=mode,
+        max_wait_min=sim.max_wait_min, local_travel_min=sim.local_travel_min,
+        hospital_share=sim.hospital_share, hospital_extra_hours=sim.hospital_extra_hours,
+        availability=sim.availability,
+        predicted_covered_calls_per_year=None if pred is None else pred[0],
+        predicted_eligible_calls_per_year=None if pred is None else pred[1])
+    args.update(overrides)
+    return SimSetup(**args)
+
+
+def simulate(scenario_or_plan, replications: int | None = None, seed: int | None = None, *,
+             scenario=None, dispatch: str | None = None, base_dir=None,
+             **overrides) -> SimResult:
+    """Simulate a plan and return a :class:`SimResult`.
+
+    ``scenario_or_plan``: a scenario (path, dict or Scenario: solved first), a
+    :class:`~bheard.plan.Plan` (give its ``scenario=``), or a saved plan folder (plan.csv +
+    summary.json; ``scenario=`` supplies the tours, else the shipped tour names are assumed).
+    ``replications``/``seed`` default to the scenario's ``simulation`` section (10, 0).
+    ``dispatch`` overrides ``simulation.dispatch``; ``overrides`` set :class:`SimSetup` fields
+    (e.g. ``availability=0.9``, ``max_wait_min=10``).
+    """
+    from bheard.plan import Plan
+    from bheard.scenario import Scenario, SimulationSettings, load_scenario
+
+    sc = load_scenario(scenario, base_dir=base_dir) if scenario is not None else None
+    target = scenario_or_plan
+    if isinstance(target, (str, Path)) and Path(target).is_dir():
+        folder = Path(target)
+        if not (folder / "plan.csv").is_file():
+            raise InputError.single(folder, "(folder)", str(folder),
+                                    "a plan folder with plan.csv and summary.json (bheard solve -o)")
+        target = Plan.load(folder)
+    if isinstance(target, Plan):
+        plan = target
+        if not plan.feasible or plan.assignments.empty:
+            raise InputError.single(plan.scenario, "plan", plan.status, "a feasible plan")
+        sim = sc.simulation if sc is not None else SimulationSettings()
+        reps = replications or sim.replications
+        sd = sim.seed if seed is None else seed
+        if sc is not None:
+            teams = plan_teams(plan, sc)
+            setup = setup_from_scenario(
+                sc, teams, dispatch=dispatch,
+                predicted=(plan.objective, plan.eligible_calls), **overrides)
+        else:
+            tours = {t: STANDARD_TOURS.get(t, (None, None)) for t in plan.assignments["tour"].unique()}
+            tours = {t: v for t, v in tours.items() if v[0] is not None}
+            tau = _plan_service_time(plan)
+            setup = setup_from_plan_table(plan.assignments, tours, tau, sim, dispatch=dispatch,
+                                          source=plan.scenario, **overrides)
+        return simulate_arrays(setup, reps, sd, plan.scenario)
+    if not isinstance(target, Scenario):
+        target = load_scenario(target, base_dir=base_dir)
+    from bheard.solve import solve as run_solve
+
+    plan = run_solve(target)
+    if not plan.feasible:
+        raise InputError.single(target.source, "scenario", plan.status,
+                                "a feasible scenario (diagnosis: " + "; ".join(plan.diagnosis) + ")")
+    return simulate(plan, replications, seed, scenario=target, dispatch=dispatch, **overrides)
+
+
+def _plan_service_time(plan) -> float:
+    """Mean service time (hours) recorded in a plan's assumptions (teams.service_time_hours)."""
+    for a in plan.assumptions or []:
+        if a.get("name") == "teams.service_time_hours":
+            return float(a["value"])
+    raise InputError.single(plan.scenario, "summary.json assumptions", "(missing)",
+                            "teams.service_time_hours (pass --scenario)")
+
+
+def predicted_vs_simulated(result: SimResult) -> dict:
+    """The optimizer's Erlang prediction beside the simulated share, with the difference (pp)."""
+    m, lo, hi = result.overall["served_share_operating_hours"]
+    p = result.predicted_share
+    return {"predicted": p, "simulated": m, "ci95": (lo, hi),
+            "difference_pp": None if p is None else 100.0 * (m - p)}
+
+
+__all__ = ["SimSetup", "SimResult", "simulate", "simulate_arrays", "setup_from_scenario",
+           "setup_from_plan_table", "hourly_demand", "plan_teams", "predicted_vs_simulated",
+           "OUTCOMES"]
