@@ -87,6 +87,8 @@ def solve(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for plan.csv and summary.json."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Override budget.annual_usd (USD/year)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Override solver.time_limit_s (seconds)."),
+    simulate: int = typer.Option(0, "--simulate", min=0, help="Check the plan by simulation with N replications (0 = no check)."),
+    report: bool = typer.Option(False, "--report", help="Also write OUT/report.html (needs --out)."),
 ):
     """Solve a scenario and print the plan's summary."""
     try:
@@ -94,15 +96,46 @@ def solve(
             raise InputError.single("--budget", "--budget", budget, "a number >= 0 (USD/year)")
         if time_limit is not None and not time_limit > 0:
             raise InputError.single("--time-limit", "--time-limit", time_limit, "a number > 0 (seconds)")
-        plan = bheard.solve(scenario, budget_usd=budget, time_limit_s=time_limit)
+        if report and out is None:
+            raise InputError.single("--report", "--report", True, "--out DIR as well (the report is written there)")
+        sc = bheard.load_scenario(scenario)
+        plan = bheard.solve(sc, budget_usd=budget, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)
     print_plan(plan)
+    sim = None
+    if simulate and plan.feasible:
+        if budget is not None or time_limit is not None:
+            sc = sc.with_overrides(**{k: v for k, v in (("budget.annual_usd", budget),
+                                                         ("solver.time_limit_s", time_limit)) if v is not None})
+        sim = bheard.simulate(plan, replications=simulate, scenario=sc)
+        print_simulation_check(sim)
     if out is not None:
         plan.save(out)
         out_console.print(f"wrote {out / 'plan.csv'} and {out / 'summary.json'}")
+        if sim is not None:
+            sim.save(out)
+            out_console.print(f"wrote {out / 'simulation.json'}")
+        if report:
+            from bheard.report import write_report
+
+            out_console.print(f"wrote {write_report(out)}")
     if not plan.feasible:
         raise typer.Exit(1)
+
+
+def print_simulation_check(sim, console: Console = out_console) -> None:
+    """The optimizer's prediction beside the simulated share, and why they differ."""
+    from bheard.simulate import predicted_vs_simulated
+
+    c = predicted_vs_simulated(sim)
+    lo, hi = c["ci95"]
+    pred = "n/a" if c["predicted"] is None else f"{c['predicted']:.1%}"
+    diff = "" if c["difference_pp"] is None else f" ({c['difference_pp']:+.1f} pp)"
+    console.print(f"  simulation check ({sim.replications} replications, {sim.dispatch}): "
+                  f"predicted {pred}, simulated {c['simulated']:.1%} [{lo:.1%}, {hi:.1%}]{diff}")
+    for line in c["explanation"]:
+        console.print(f"    - {line}", style="dim")
 
 
 @app.command()

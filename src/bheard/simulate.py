@@ -353,6 +353,8 @@ class SimResult:
             "overall": {k: {"mean": num(v[0]), "ci95_low": num(v[1]), "ci95_high": num(v[2])}
                         for k, v in self.overall.items()},
             "settings": self.settings, "seconds": self.seconds,
+            "predicted_vs_simulated": {k: (list(v) if isinstance(v, tuple) else v) for k, v in
+                                       predicted_vs_simulated(self).items()},
             "by_tour": _records(self.by_tour),
         }
 
@@ -702,13 +704,50 @@ def _plan_service_time(plan) -> float:
 
 
 def predicted_vs_simulated(result: SimResult) -> dict:
-    """The optimizer's Erlang prediction beside the simulated share, with the difference (pp)."""
+    """The optimizer's Erlang prediction beside the simulated share, with the difference (pp)
+    and the model assumptions that explain it (:func:`explain_difference`)."""
     m, lo, hi = result.overall["served_share_operating_hours"]
     p = result.predicted_share
     return {"predicted": p, "simulated": m, "ci95": (lo, hi),
-            "difference_pp": None if p is None else 100.0 * (m - p)}
+            "difference_pp": None if p is None else 100.0 * (m - p),
+            "explanation": explain_difference(result)}
+
+
+def explain_difference(result: SimResult) -> list[str]:
+    """Why the simulated share differs from the optimizer's Erlang-loss prediction.
+
+    Lists the assumptions of the coverage model (models/isolated_coverage.md) that the
+    simulation (models/simulation.md) does not make, given this run's settings; the direction
+    of each effect is stated, its size is what the run measured overall.
+    """
+    st = result.settings
+    out = [
+        "Tour boundaries (+): the Erlang model treats each (precinct, slot) as a separate "
+        "steady state; in the simulation each tour starts with all its teams free while the "
+        "previous tour's teams finish their last calls in overtime.",
+        "Changing team counts (+/-): Erlang assumes the slot's team count for the whole slot; "
+        "the simulation carries busy teams across slot boundaries when the count changes.",
+        "Sampling (+/-): the simulated share has a 95% interval from "
+        f"{result.replications} replications.",
+    ]
+    if st.get("availability", 1.0) < 1.0:
+        out.append(f"Availability (-): teams take calls only {st['availability']:.0%} of each "
+                   "tour in the simulation (meals, restocking, paperwork); the optimizer "
+                   "assumes they are always available.")
+    if st.get("dispatch", "isolated") != "isolated":
+        out.append(f"Dispatch (+): the simulation sends teams across precincts "
+                   f"({st['dispatch']}); the isolated optimizer counts only a precinct's own teams.")
+    if (st.get("max_wait_min") or 0) > 0:
+        out.append(f"Waiting (+): calls wait up to {st['max_wait_min']:.0f} min for a team in the "
+                   "simulation; the Erlang loss model serves a call only if a team is free at once.")
+    if (st.get("hospital_share") or 0) > 0:
+        out.append("Service-time mix (0): about half the clients are transported (longer busy "
+                   "time); Erlang's loss formula depends only on the mean, so this changes "
+                   "nothing on average.")
+    return out
 
 
 __all__ = ["SimSetup", "SimResult", "simulate", "simulate_arrays", "setup_from_scenario",
            "setup_from_plan_table", "hourly_demand", "plan_teams", "predicted_vs_simulated",
+           "explain_difference",
            "OUTCOMES"]

@@ -182,6 +182,27 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         parts.append(_df_table(hc, "headcount-table"))
         parts.append(f'<p class="note">{note}</p>')
 
+    # ---- simulation check ------------------------------------------------------------------
+    sim_path = out / "simulation.json"
+    if ok and sim_path.exists():
+        sim = json.loads(sim_path.read_text(encoding="utf-8"))
+        pvs = sim.get("predicted_vs_simulated") or {}
+        parts.append('<h2 id="simulation">Predicted vs simulated coverage</h2>')
+        ci = pvs.get("ci95") or [None, None]
+        rows = [
+            ("optimizer's prediction (Erlang loss model), share of eligible calls in operating hours",
+             _fmt(pvs.get("predicted"), ".1%")),
+            ("simulated share (mean of replications)", _fmt(pvs.get("simulated"), ".1%")),
+            ("95% confidence interval", f"{_fmt(ci[0], '.1%')} to {_fmt(ci[1], '.1%')}"),
+            ("difference, percentage points", _fmt(pvs.get("difference_pp"), "+.1f")),
+            ("replications x weeks / dispatch",
+             f"{sim.get('replications')} x {sim.get('weeks')} / {sim.get('dispatch')}"),
+        ]
+        parts.append(_kv_table(rows, table_id="simulation-table"))
+        parts.append("<p>Why the two differ (model assumptions; models/simulation.md):</p><ul>"
+                     + "".join(f"<li>{esc(x)}</li>" for x in pvs.get("explanation", []))
+                     + "</ul>")
+
     # ---- frontier --------------------------------------------------------------------------
     if frontier is not None and len(frontier):
         parts.append('<h2 id="frontier">Budget frontier</h2>')
