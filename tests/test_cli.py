@@ -64,3 +64,23 @@ def test_validate_and_version():
     assert r.returncode == 0 and "31 precincts x 14 slots" in r.stdout
     r = run("--version")
     assert r.returncode == 0 and r.stdout.strip().startswith("bheard ")
+
+
+def test_solve_with_simulation_check_and_report(tmp_path):
+    """`solve --simulate 3 --report`: prints predicted vs simulated with reasons, writes
+    simulation.json whose prediction equals the plan's coverage share, and report.html
+    containing the comparison section."""
+    out = tmp_path / "o"
+    r = run("solve", str(SCENARIOS / "examples" / "tiny.yaml"), "--simulate", "3", "--report",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "simulation check (3 replications" in r.stdout and "Tour boundaries" in r.stdout
+    sim = json.loads((out / "simulation.json").read_text())
+    plan = json.loads((out / "summary.json").read_text())
+    pvs = sim["predicted_vs_simulated"]
+    assert abs(pvs["predicted"] - plan["coverage_share"]) < 1e-9
+    assert pvs["ci95"][0] <= pvs["simulated"] <= pvs["ci95"][1]
+    html = (out / "report.html").read_text()
+    assert 'id="simulation-table"' in html and "Why the two differ" in html
+    r = run("solve", str(SCENARIOS / "examples" / "tiny.yaml"), "--report")
+    assert r.returncode == 2 and "--out" in r.stderr

@@ -466,27 +466,12 @@ def hourly_demand(scenario) -> np.ndarray | None:
     """(P, 168) eligible calls/hour for the scenario's precincts, or None for a table demand
     (which gives only slot rates). Scaled by ``demand.scale``; mirrors ``demand_rates``."""
     from bheard.data import precincts as precinct_table
-    from bheard.demand.slots import HOURS_PER_WEEK as H
-    from bheard.model.problem import select_precincts
+    from bheard.model.problem import hourly_rates, select_precincts
 
-    d = scenario.demand
-    if d.table is not None:
+    if scenario.demand.table is not None:
         return None
     table = precinct_table()
-    sel = select_precincts(table, scenario.precincts)
-    if d.prior is not None:
-        from bheard.demand.prior import prior_hourly
-
-        hourly = prior_hourly(d.prior, table)
-    else:
-        from bheard.demand.forecast import forecast_hourly
-
-        f = d.forecast
-        hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile,
-                                 rules=f.rules, precincts=sel["precinct"].tolist())
-    wide = (hourly.pivot(index="precinct", columns="hour_of_week", values="calls_per_hour")
-            .reindex(index=sel["precinct"], columns=range(H)))
-    return wide.to_numpy(dtype=float) * d.scale
+    return hourly_rates(scenario, table, select_precincts(table, scenario.precincts)) * scenario.demand.scale
 
 
 def _slot_hourly(rates_ps: np.ndarray, start_how: np.ndarray, hours: np.ndarray) -> np.ndarray:

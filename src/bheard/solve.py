@@ -219,37 +219,40 @@ def solve_problem(prob: ProblemData, options: SolveOptions | None = None, *,
     return finish(status, chosen, bound, build_s, translate_s, solve_s)
 
 
-def _set_mip_start(solver, built, taken: np.ndarray) -> bool:
-    """Give HiGHS the greedy plan as a MIP start (through the persistent highspy model).
+def set_mip_start(solver, values: list[tuple[object, float]]) -> bool:
+    """Give HiGHS a MIP start: ``values`` pairs Pyomo variables of the instance with numbers.
 
     Pyomo 6.10's contrib HiGHS interface has no warm-start option; its persistent instance
     holds the highspy model and the Pyomo-variable -> column map, which we use directly
-    (pinned: pyomo>=6.10.1,<6.11). Returns False if that internal API is not there.
+    (pinned: pyomo>=6.10.1,<6.11). Variables not listed start at 0. Returns False (no start)
+    if that internal API is not there.
     """
     try:
         import highspy
 
         h = solver._solver_model
         col_of = solver._pyomo_var_to_solver_var_map
-        m = built.model
-        n = h.getNumCol()
-        values = np.zeros(n)
-        yv = taken[built.free].astype(float)
-        for j in range(built.free.size):
-            values[col_of[id(m.y[j])]] = yv[j]
-        if built.classes is not None and len(built.classes):
-            for t in range(len(m.n)):
-                values[col_of[id(m.n[t])]] = yv[built.classes == t].sum()
-        if hasattr(m, "x"):
-            link_members = _group_members(built)
-            for g, members in enumerate(link_members):
-                values[col_of[id(m.x[g])]] = yv[members].sum()
+        cols = np.zeros(h.getNumCol())
+        for var, value in values:
+            cols[col_of[id(var)]] = value
         sol = highspy.HighsSolution()
-        sol.col_value = values.tolist()
+        sol.col_value = cols.tolist()
         h.setSolution(sol)
         return True
     except Exception:
         return False
+
+
+def _set_mip_start(solver, built, taken: np.ndarray) -> bool:
+    """The greedy plan as MIP start of the isolated model (y, class counts n, group sums x)."""
+    m = built.model
+    yv = taken[built.free].astype(float)
+    pairs = [(m.y[j], yv[j]) for j in range(built.free.size)]
+    if built.classes is not None and len(built.classes):
+        pairs += [(m.n[t], yv[built.classes == t].sum()) for t in range(len(m.n))]
+    if hasattr(m, "x"):
+        pairs += [(m.x[g], yv[members].sum()) for g, members in enumerate(_group_members(built))]
+    return set_mip_start(solver, pairs)
 
 
 def _group_members(built) -> list[np.ndarray]:
@@ -284,6 +287,10 @@ def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | No
         overrides["solver.time_limit_s"] = time_limit_s
     if overrides:
         sc = sc.with_overrides(**overrides)
+    if sc.shifts.staggered is not None:  # staggered hourly starts: models/staggered_tours.md
+        from bheard.model.staggered import solve_scenario_staggered
+
+        return solve_scenario_staggered(sc, extra_build_seconds=time.perf_counter() - t0)
     prob = problem_from_scenario(sc)
     prep_s = time.perf_counter() - t0
     opts = SolveOptions(**sc.solver.model_dump())

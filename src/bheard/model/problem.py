@@ -134,6 +134,13 @@ def problem_from_scenario(scenario) -> ProblemData:
     for p, n in lim.min_teams.items():
         idx = np.flatnonzero(sel["precinct"].to_numpy() == p)
         min_teams[idx, :] = np.maximum(min_teams[idx, :], n)
+    if scenario.shifts.hours_of_operation is not None:
+        # slots outside the hours of operation get no teams (bheard.model.staggered)
+        from bheard.model.staggered import slot_open
+
+        closed = ~slot_open(scenario.shifts, start_how, hours)
+        max_teams[:, closed] = 0
+        min_teams[:, closed] = 0
     caps = np.array([np.inf if scenario.tour_cap(t) is None else scenario.tour_cap(t)
                      for _, t in slots], dtype=float)
     cap_label = np.array([f"limits.max_teams_per_tour[{t}]" for _, t in slots], dtype=object)
@@ -175,26 +182,39 @@ def select_precincts(table: pd.DataFrame, spec) -> pd.DataFrame:
 def demand_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame, slots, start_how,
                  hours) -> np.ndarray:
     """(P, S) eligible calls/hour from the scenario's demand source."""
-    from bheard.demand.slots import HOURS_PER_WEEK, slot_mean_rates
+    from bheard.demand.slots import slot_mean_rates
 
     d = scenario.demand
     if d.table is not None:
         from bheard.demand.table import read_demand_table
 
         return read_demand_table(d.table, slots, sel["precinct"].to_numpy())
+    return slot_mean_rates(hourly_rates(scenario, table, sel), start_how, hours)
+
+
+def hourly_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray:
+    """(P, 168) eligible calls/hour by hour of week from the prior or the forecast (unscaled).
+
+    A ``table`` demand source has slot rates only and is not handled here.
+    """
+    from bheard.demand.slots import HOURS_PER_WEEK
+
+    d = scenario.demand
     if d.prior is not None:
         from bheard.demand.prior import prior_hourly
 
         hourly = prior_hourly(d.prior, table)
-    else:
+    elif d.forecast is not None:
         from bheard.demand.forecast import forecast_hourly
 
         f = d.forecast
         hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile,
                                  rules=f.rules, precincts=sel["precinct"].tolist())
+    else:
+        raise ValueError("hourly_rates needs a prior or forecast demand source")
     wide = (hourly.pivot(index="precinct", columns="hour_of_week", values="calls_per_hour")
             .reindex(index=sel["precinct"], columns=range(HOURS_PER_WEEK)))
     if wide.isna().any().any():
         missing = wide.index[wide.isna().any(axis=1)].tolist()
         raise ValueError(f"hourly demand has no rate for precincts {missing[:10]}")
-    return slot_mean_rates(wide.to_numpy(), start_how, hours)
+    return wide.to_numpy(dtype=float)

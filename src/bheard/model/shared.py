@@ -585,27 +585,15 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
 def _set_start(solver, built: BuiltShared, teams: np.ndarray, G: np.ndarray,
                reach: np.ndarray) -> bool:
     """MIP start: x from the plan, z filled in order up to the teams in range."""
-    try:
-        import highspy
+    from bheard.solve import set_mip_start
 
-        h = solver._solver_model
-        col_of = solver._pyomo_var_to_solver_var_map
-        m = built.model
-        values = np.zeros(h.getNumCol())
-        xi, zi = built.x_index, built.z_index
-        xv = teams[xi[:, 0], xi[:, 1]].astype(float)
-        counts = in_range(reach, teams)
-        zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
-        for k in range(len(xi)):
-            values[col_of[id(m.x[k])]] = xv[k]
-        for k in range(len(zi)):
-            values[col_of[id(m.z[k])]] = zv[k]
-        sol = highspy.HighsSolution()
-        sol.col_value = values.tolist()
-        h.setSolution(sol)
-        return True
-    except Exception:
-        return False
+    m = built.model
+    xi, zi = built.x_index, built.z_index
+    xv = teams[xi[:, 0], xi[:, 1]].astype(float)
+    counts = in_range(reach, teams)
+    zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
+    return set_mip_start(solver, [(m.x[k], xv[k]) for k in range(len(xi))]
+                         + [(m.z[k], zv[k]) for k in range(len(zi))])
 
 
 @dataclass
