@@ -93,3 +93,17 @@ def test_baseline_tour_cap_matches_published_deployment():
     plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
     per_slot = plan.assignments.groupby(["day", "tour"])["teams"].sum()
     assert (per_slot == 9).all() and plan.team_shifts_per_week == 126
+
+
+def test_solve_with_forecast_demand_end_to_end():
+    """Forecast demand feeds the model: the plan's eligible calls/year equal 52 weeks x the
+    forecast's hourly rates summed over the week (every hour is in one of the 3 tours)."""
+    from bheard.demand import forecast_hourly
+
+    sc = bheard.load_scenario(SCENARIOS / "dcs_forecast_synthetic.yaml")
+    plan = bheard.solve(sc)
+    assert plan.status == "optimal" and plan.demand_source == "forecast"
+    f = sc.demand.forecast
+    hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile)
+    assert plan.eligible_calls == pytest.approx(52 * hourly["calls_per_hour"].sum(), rel=1e-9)
+    assert plan.annual_cost <= plan.budget
