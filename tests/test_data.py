@@ -189,7 +189,19 @@ def test_build_reproduces_shipped_files_and_is_deterministic(tmp_path):
     subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=REPO)
     shipped = bdata.data_dir()
     assert (out / bbuild.PRECINCTS_CSV).read_bytes() == (shipped / bbuild.PRECINCTS_CSV).read_bytes()
-    assert (out / bbuild.BOUNDARIES_GEOJSON).read_bytes() == (shipped / bbuild.BOUNDARIES_GEOJSON).read_bytes()
+    # boundaries: identical up to GEOS-version differences in simplification (a fresh machine
+    # may get another shapely/GEOS wheel): same precincts, shapes within 25 m (Hausdorff)
+    import json
+
+    from shapely.geometry import shape
+
+    def geoms(path):
+        feats = json.loads(path.read_text())["features"]
+        return {f["properties"]["precinct"]: shape(f["geometry"]) for f in feats}
+
+    rebuilt, ship = geoms(out / bbuild.BOUNDARIES_GEOJSON), geoms(shipped / bbuild.BOUNDARIES_GEOJSON)
+    assert rebuilt.keys() == ship.keys()
+    assert max(rebuilt[p].hausdorff_distance(ship[p]) for p in ship) < 25 / 111_000  # degrees
 
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     # Another build step appended to SOURCES.md: a rebuild keeps that text and is otherwise stable.
