@@ -8,7 +8,6 @@ Run: /work/main/.venv/bin/python benchmarks/bench_simulate.py
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from pathlib import Path
 

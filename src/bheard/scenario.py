@@ -70,11 +70,88 @@ class Tour(_Strict):
         return int(hh) + int(mm) / 60.0
 
 
+def _whole_hour(v: Any) -> str:
+    """Validate a clock time "HH:00" (whole hours; YAML's sexagesimal ints accepted)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = f"{v // 60:02d}:{v % 60:02d}"
+    if not isinstance(v, str) or not _HHMM.match(v.strip()):
+        raise ValueError('a time "HH:MM" between 00:00 and 23:59')
+    v = v.strip()
+    if not v.endswith(":00"):
+        raise ValueError(f'a whole hour "HH:00" (hourly model); got {v!r}')
+    return f"{int(v.split(':')[0]):02d}:00"
+
+
+class Staggered(_Strict):
+    """Staggered hourly starts (``models/staggered_tours.md``): teams start at any listed hour
+    of each day and work ``hours``; coverage in each hour counts every team on duty then.
+    Replaces the fixed tours as the decision (``shifts.tours`` stay for the other tools)."""
+
+    starts: tuple[str, ...] | Literal["every_hour"] = Field(
+        "every_hour", description='start times "HH:00" (whole hours), or every_hour (00:00 ..'
+        " 23:00)")
+    hours: int = Field(8, ge=1, le=24, description="shift length in hours (facts rows 10, 12:"
+                       " 8-hour tours)")
+    cost_per_team_shift_usd: float | dict[str, float] | None = Field(
+        None, description="USD per team per shift, one value or one per start label"
+        ' ("07:00": ...); default: teams.cost_per_team_shift_usd if a single value, else the'
+        " bottom-up costs section applied to each start's shift")
+
+    @field_validator("starts", mode="before")
+    @classmethod
+    def _check_starts(cls, v: Any) -> Any:
+        if v == "every_hour":
+            return v
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ValueError('a non-empty list of start times "HH:00", or every_hour')
+        out = tuple(_whole_hour(x) for x in v)
+        if len(set(out)) != len(out):
+            raise ValueError(f"start times must not repeat; got {list(out)}")
+        return out
+
+    @field_validator("cost_per_team_shift_usd")
+    @classmethod
+    def _costs(cls, v: Any) -> Any:
+        vals = v.values() if isinstance(v, dict) else ([] if v is None else [v])
+        if any(not x >= 0 for x in vals):
+            raise ValueError("costs must be >= 0 USD")
+        return v
+
+    @property
+    def start_hours(self) -> tuple[int, ...]:
+        """Start hours of the day, sorted (0..23)."""
+        if self.starts == "every_hour":
+            return tuple(range(24))
+        return tuple(sorted(int(s.split(":")[0]) for s in self.starts))
+
+
 class Shifts(_Strict):
     """The tours and the days they run. A shift slot is one (day, tour)."""
 
     tours: tuple[Tour, ...] = Field(min_length=1)
     days: tuple[Day, ...] = Field(DAYS, min_length=1)
+    hours_of_operation: tuple[str, str] | dict[Day, tuple[str, str]] | None = Field(
+        None, description='open and close "HH:00" of the service window that opens on each'
+        ' day, e.g. ["09:00", "01:00"] (closes 01:00 next day; today\'s B-HEARD, facts rows'
+        " 10, 12) for every day of shifts.days, or per day {Mon: [...], ...} (unlisted days"
+        " closed); open == close means 24 h. Tours and staggered starts run only inside it;"
+        " calls outside it are reported as not served. Default: no restriction")
+    staggered: Staggered | None = Field(
+        None, description="staggered hourly starts instead of fixed tours (default: fixed"
+        " tours)")
+
+    @field_validator("hours_of_operation", mode="before")
+    @classmethod
+    def _check_hours(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        def window(w):
+            if not isinstance(w, (list, tuple)) or len(w) != 2:
+                raise ValueError('a window [open, close] of two times "HH:00"')
+            return tuple(_whole_hour(x) for x in w)
+        if isinstance(v, dict):
+            return {k: window(w) for k, w in v.items()}
+        return window(v)
 
     @model_validator(mode="after")
     def _unique(self) -> "Shifts":
@@ -687,6 +764,10 @@ def _check_against_data(s: Scenario) -> None:
 
     known = set(_precincts()["precinct"].astype(int))
     problems = []
+    if s.shifts.staggered is not None or s.shifts.hours_of_operation is not None:
+        from bheard.model.staggered import scenario_problems
+
+        problems.extend(scenario_problems(s))
     if isinstance(s.precincts, tuple):
         for i, p in enumerate(s.precincts):
             if p not in known:

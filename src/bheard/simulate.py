@@ -30,7 +30,7 @@ Public API: :func:`simulate` (scenario / Plan / plan folder), :func:`simulate_ar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np

@@ -75,6 +75,57 @@ def relative_gap(objective: float, bound: float) -> float:
     return diff / max(abs(objective), 1e-12)
 
 
+@dataclass
+class HighsRun:
+    """One HiGHS run through Pyomo's contrib interface."""
+
+    results: object | None  # pyomo contrib Results; None when the solver raised
+    error: str  # "" unless the solver raised
+    warm: bool  # a MIP start was given
+    translate_seconds: float  # Pyomo -> HiGHS (set_instance)
+    solve_seconds: float  # HiGHS run
+
+
+#: the model is not edited between set_instance and solve: skip Pyomo's change detection
+_NO_UPDATES = dict(check_for_new_or_removed_constraints=False,
+                   check_for_new_or_removed_vars=False, check_for_new_or_removed_params=False,
+                   check_for_new_objective=False, update_constraints=False, update_vars=False,
+                   update_parameters=False, update_named_expressions=False,
+                   update_objective=False)
+
+
+def run_highs(model, *, time_limit_s: float, mip_rel_gap: float, threads: int | None = None,
+              highs_options: dict | None = None, start=None,
+              started_at: float | None = None) -> HighsRun:
+    """Solve a Pyomo model with HiGHS (``SolverFactory('highs')`` from ``pyomo.contrib.solver``).
+
+    ``raise_exception_on_nonoptimal_result=False`` and ``load_solutions=False``: a time limit
+    returns the incumbent (load it from ``results.solution_loader``), never an exception.
+    ``start(solver) -> bool`` may set a MIP start on the persistent instance
+    (:func:`set_mip_start`). The time limit counts from ``started_at`` (default: now), so
+    earlier steps of the same solve use up the scenario's limit.
+    """
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    t0 = time.perf_counter() if started_at is None else started_at
+    t1 = time.perf_counter()
+    solver = SolverFactory("highs")
+    solver.set_instance(model)
+    warm = bool(start(solver)) if start is not None else False
+    t2 = time.perf_counter()
+    try:
+        res = solver.solve(model, load_solutions=False,
+                           raise_exception_on_nonoptimal_result=False,
+                           time_limit=max(time_limit_s - (t2 - t0), 0.05), rel_gap=mip_rel_gap,
+                           threads=threads,
+                           solver_options={"output_flag": False, **(highs_options or {})},
+                           auto_updates=_NO_UPDATES)
+        return HighsRun(res, "", warm, t2 - t1, time.perf_counter() - t2)
+    except Exception as exc:  # callers keep their certified incumbent
+        return HighsRun(None, f"{type(exc).__name__}: {exc}", warm, t2 - t1,
+                        time.perf_counter() - t2)
+
+
 def solve_problem(prob: ProblemData, options: SolveOptions | None = None, *,
                   increments=None, start_teams: np.ndarray | None = None) -> SolveResult:
     """Solve a :class:`ProblemData` to the requested gap (or time limit).
@@ -146,39 +197,23 @@ def solve_problem(prob: ProblemData, options: SolveOptions | None = None, *,
     report.n_integer = built.n_integer
     build_s = time.perf_counter() - t0
 
-    from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import TerminationCondition
 
-    t1 = time.perf_counter()
-    solver = SolverFactory("highs")
-    solver.set_instance(built.model)
-    warm = opt.warm_start and not certify_only and _set_mip_start(solver, built, taken)
-    translate_s = time.perf_counter() - t1
-
-    t2 = time.perf_counter()
-    time_left = max(opt.time_limit_s - (t2 - t0), 0.05)
-    no_updates = dict(check_for_new_or_removed_constraints=False,
-                      check_for_new_or_removed_vars=False,
-                      check_for_new_or_removed_params=False, check_for_new_objective=False,
-                      update_constraints=False, update_vars=False, update_parameters=False,
-                      update_named_expressions=False, update_objective=False)
-    highs_opts = {"output_flag": False}
+    highs_opts = {}
     if certify_only:
         # HiGHS presolve is pathological on this LP (measured: a 191k-column, 1-row LP ran
         # 250 s past a 30 s limit with presolve, 0.36 s without; PERFORMANCE_NOTES.md)
         highs_opts["presolve"] = "off"
     highs_opts.update(opt.highs_options)
-    try:
-        res = solver.solve(built.model, load_solutions=False,
-                           raise_exception_on_nonoptimal_result=False, time_limit=time_left,
-                           rel_gap=opt.mip_rel_gap, threads=opt.threads,
-                           solver_options=highs_opts, auto_updates=no_updates)
-    except Exception as exc:  # a solver failure still returns the certified incumbent
-        report.termination = f"solver error: {type(exc).__name__}: {exc}"
+    want_start = opt.warm_start and not certify_only
+    run = run_highs(built.model, time_limit_s=opt.time_limit_s, mip_rel_gap=opt.mip_rel_gap,
+                    threads=opt.threads, highs_options=highs_opts, started_at=t0,
+                    start=(lambda solver: _set_mip_start(solver, built, taken)) if want_start else None)
+    warm, translate_s, solve_s, res = run.warm, run.translate_seconds, run.solve_seconds, run.results
+    if res is None:  # a solver failure still returns the certified incumbent
+        report.termination = f"solver error: {run.error}"
         report.bound_source = "lagrangian"
-        return finish("feasible", np.flatnonzero(taken), lag.value, build_s, translate_s,
-                      time.perf_counter() - t2)
-    solve_s = time.perf_counter() - t2
+        return finish("feasible", np.flatnonzero(taken), lag.value, build_s, translate_s, solve_s)
     tc = res.termination_condition
     report.termination = tc.name
     report.message = "MIP start from greedy plan" if warm else ""

@@ -617,37 +617,24 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
                      threads: int | None = None, highs_options: dict | None = None,
                      warm_start: bool = True) -> MipOutcome:
     """Solve the model at fixed gains ``G`` with HiGHS (Pyomo contrib interface)."""
-    from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import TerminationCondition
+
+    from bheard.solve import run_highs
 
     t0 = time.perf_counter()
     start_value = float(covered_from_counts(G, in_range(reach, start)).sum())
     eps = TIE_BREAK_REL * max(start_value, 1.0) / max(prob.budget_usd_per_year, 1.0)
     built = build_shared_model(prob, G, reach, eps, floors)
     build_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    solver = SolverFactory("highs")
-    solver.set_instance(built.model)
-    warm = warm_start and _set_start(solver, built, start, G, reach)
-    translate_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    no_updates = dict(check_for_new_or_removed_constraints=False,
-                      check_for_new_or_removed_vars=False,
-                      check_for_new_or_removed_params=False, check_for_new_objective=False,
-                      update_constraints=False, update_vars=False, update_parameters=False,
-                      update_named_expressions=False, update_objective=False)
     nvar = len(built.x_index) + len(built.z_index)
-    try:
-        res = solver.solve(built.model, load_solutions=False,
-                           raise_exception_on_nonoptimal_result=False,
-                           time_limit=max(time_limit_s - (t2 - t0), 0.05), rel_gap=mip_rel_gap,
-                           threads=threads, solver_options={"output_flag": False,
-                                                            **(highs_options or {})},
-                           auto_updates=no_updates)
-    except Exception as exc:
-        return MipOutcome("error", None, float("nan"), f"solver error: {exc}", warm, nvar,
-                          built.n_integer, build_s, translate_s, time.perf_counter() - t2)
-    solve_s = time.perf_counter() - t2
+    run = run_highs(built.model, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                    threads=threads, highs_options=highs_options, started_at=t0,
+                    start=(lambda solver: _set_start(solver, built, start, G, reach))
+                    if warm_start else None)
+    warm, translate_s, solve_s, res = run.warm, run.translate_seconds, run.solve_seconds, run.results
+    if res is None:
+        return MipOutcome("error", None, float("nan"), f"solver error: {run.error}", warm, nvar,
+                          built.n_integer, build_s, translate_s, solve_s)
     tc = res.termination_condition
     if tc in (TerminationCondition.provenInfeasible,
               TerminationCondition.infeasibleOrUnbounded):
