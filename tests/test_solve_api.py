@@ -106,3 +106,14 @@ def test_solve_with_forecast_demand_end_to_end():
     hourly = forecast_hourly(f.history, f.target_start, f.weeks, quantile=f.quantile)
     assert plan.eligible_calls == pytest.approx(52 * hourly["calls_per_hour"].sum(), rel=1e-9)
     assert plan.annual_cost <= plan.budget
+
+
+def test_saved_files_have_the_usual_mode(tmp_path, tiny):
+    """Atomic writes must not leak mkstemp's 0600: files get 0666 minus the umask."""
+    import os
+
+    bheard.solve(tiny).save(tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("plan.csv", "summary.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask

@@ -22,6 +22,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "w"
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -30,6 +31,12 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "w"
             pass
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

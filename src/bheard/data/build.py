@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -491,15 +490,10 @@ metres); use it for drawing and rough point-in-polygon work, and the table above
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename),
-    readable by everyone (0644) like a normally created data file."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
     from bheard.io import atomic_write
 
-    def write(fh):
-        fh.write(data)
-        os.chmod(fh.name, 0o644)
-
-    atomic_write(path, write, mode="wb")
+    atomic_write(path, lambda fh: fh.write(data), mode="wb")
 
 
 @dataclass
