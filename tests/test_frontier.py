@@ -164,3 +164,19 @@ def test_cli_frontier_and_bad_budgets(tmp_path):
     r = runner.invoke(app, ["frontier", str(f), "--budgets", "1:2"])
     assert r.exit_code == 2
     assert "--budgets" in r.output
+
+
+def test_shared_mode_frontier_uses_the_shared_model():
+    """A shared-mode scenario's frontier equals full shared solves at each budget (not the
+    isolated model): coverage per point matches bheard.solve, and exceeds the isolated one."""
+    import bheard
+
+    d = small_dict()
+    d["coverage"] = {"mode": "shared", "response_standard_min": 20}
+    budgets = [2e5, 4e5, 8e5]
+    fr = frontier(d, budgets)
+    for b, got in zip(budgets, fr.table["covered_calls"]):
+        assert got == pytest.approx(bheard.solve(d, budget_usd=b).objective, rel=1e-9)
+    iso = frontier(small_dict(), budgets)
+    assert (fr.table["covered_calls"].to_numpy() >= iso.table["covered_calls"].to_numpy() - 1e-6).all()
+    assert fr.first_team["first_budget_usd"].notna().any()

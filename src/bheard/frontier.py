@@ -110,6 +110,22 @@ class Frontier:
         return out
 
 
+def _full_solve(sc, precinct: np.ndarray, budget_usd: float):
+    """One full :func:`bheard.solve` at ``budget_usd``. ``teams`` is (P, 1): team-shifts a
+    week per precinct (enough for first-team budgets; shapes differ between formulations)."""
+    from types import SimpleNamespace
+
+    from bheard.solve import solve
+
+    plan = solve(sc, budget_usd=budget_usd)
+    teams = None
+    if plan.feasible:
+        per = plan.assignments.groupby("precinct")["teams"].sum()
+        teams = per.reindex(precinct).fillna(0).to_numpy(dtype=np.int64)[:, None]
+    return SimpleNamespace(status=plan.status, teams=teams, objective=plan.objective,
+                           bound=plan.bound, gap=plan.gap, annual_cost=plan.annual_cost)
+
+
 def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = None,
              warm_start: bool = True) -> Frontier:
     """Solve ``scenario`` at each budget (USD/year) and return the :class:`Frontier`.
@@ -122,7 +138,7 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     from bheard.model.isolated import make_increments
     from bheard.model.problem import problem_from_scenario
     from bheard.scenario import load_scenario
-    from bheard.solve import SolveOptions, solve_problem
+    from bheard.solve import SolveOptions, formulation_of, solve_problem
 
     t0 = time.perf_counter()
     grid = parse_budgets(budgets)
@@ -130,7 +146,10 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     if time_limit_s is not None:
         sc = sc.with_overrides(**{"solver.time_limit_s": time_limit_s})
     prob = problem_from_scenario(sc)
-    inc = make_increments(prob)
+    # Only the isolated model reuses data across budgets; shared / staggered scenarios are
+    # solved in full at each budget by their own model (never silently as isolated).
+    reuse = formulation_of(sc) == "isolated"
+    inc = make_increments(prob) if reuse else None
     opts = SolveOptions(**sc.solver.model_dump())
     build_s = time.perf_counter() - t0
 
@@ -139,8 +158,11 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     for b in grid:
         t1 = time.perf_counter()
         pb = dataclasses.replace(prob, budget_usd_per_year=float(b))
-        res = solve_problem(pb, opts, increments=inc,
-                            start_teams=prev if warm_start else None)
+        if reuse:
+            res = solve_problem(pb, opts, increments=inc,
+                                start_teams=prev if warm_start else None)
+        else:
+            res = _full_solve(sc, prob.precinct, float(b))
         feasible = res.teams is not None and res.status in ("optimal", "time_limit_feasible",
                                                               "feasible")
         if feasible:
@@ -153,7 +175,8 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
             "gap": res.gap if feasible else math.nan,
             "status": res.status,
             "team_shifts_per_week": int(res.teams.sum()) if feasible else 0,
-            "annual_cost_usd": pb.annual_cost(res.teams) if feasible else math.nan,
+            "annual_cost_usd": ((pb.annual_cost(res.teams) if reuse else res.annual_cost)
+                                if feasible else math.nan),
             "seconds": time.perf_counter() - t1,
         })
     eligible = float(prob.eligible_calls_per_year().sum())

@@ -303,6 +303,17 @@ def _group_members(built) -> list[np.ndarray]:
 # ----------------------------------------------------------------------------------------
 # scenario-level API
 # ----------------------------------------------------------------------------------------
+def formulation_of(sc) -> str:
+    """Which model solves a scenario: ``"staggered"`` (shifts.staggered),
+    ``"shared"`` (coverage.mode shared, equity floors or role caps: models/shared_coverage.md)
+    or ``"isolated"`` (models/isolated_coverage.md)."""
+    if sc.shifts.staggered is not None:
+        return "staggered"
+    if sc.coverage.mode == "shared" or sc.equity.active or sc.workforce.max_headcount:
+        return "shared"
+    return "isolated"
+
+
 def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | None = None,
           base_dir=None) -> Plan:
     """Solve a scenario (path, dict or :class:`~bheard.scenario.Scenario`) into a :class:`Plan`.
@@ -322,14 +333,15 @@ def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | No
         overrides["solver.time_limit_s"] = time_limit_s
     if overrides:
         sc = sc.with_overrides(**overrides)
-    if sc.shifts.staggered is not None:  # staggered hourly starts: models/staggered_tours.md
+    formulation = formulation_of(sc)
+    if formulation == "staggered":  # staggered hourly starts: models/staggered_tours.md
         from bheard.model.staggered import solve_scenario_staggered
 
         return solve_scenario_staggered(sc, extra_build_seconds=time.perf_counter() - t0)
     prob = problem_from_scenario(sc)
     prep_s = time.perf_counter() - t0
     opts = SolveOptions(**sc.solver.model_dump())
-    if (sc.coverage.mode == "shared" or sc.equity.active or sc.workforce.max_headcount):
+    if formulation == "shared":
         from bheard.model.shared import solve_scenario_shared
 
         res = solve_scenario_shared(sc, prob, opts)
