@@ -148,12 +148,17 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
     if ok:
         a = plan.assignments
         by_p = plan.by_precinct()
+        model = (summary.get("details") or {}).get("coverage_model")
+        coverage_model = ("isolated Erlang-loss model: own teams only" if not model
+                          or model.startswith("isolated") else
+                          f"shared coverage, {model}: teams of any precinct within the response "
+                          "standard")
         # ---- map -------------------------------------------------------------------------
         parts.append('<h2>Map: coverage share and teams by precinct</h2>')
         parts.append(figure("map", "precinct map coloured by coverage share",
                             lambda: charts.precinct_map(by_p, title=f"{plan.scenario}"),
                             "Colour: expected share of the precinct's eligible calls answered "
-                            "by a crisis team (isolated Erlang-loss model). Circles and numbers: "
+                            f"by a crisis team ({coverage_model}). Circles and numbers: "
                             "team-shifts per week. Grey: precincts outside the scenario."))
         # ---- hour of week ----------------------------------------------------------------
         parts.append("<h2>Coverage by hour of week</h2>")
@@ -301,9 +306,9 @@ def _short(v) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}: {w}" for k, w in v.items())
     if isinstance(v, (list, tuple)):
-        return ", ".join(str(w) for w in v)
+        return ", ".join(_short(w) for w in v)
     if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1e5 and v == int(v) else f"{v:,.6g}"
+        return f"{v:,.0f}" if abs(v) >= 1e5 and v == int(v) else f"{v:,.4g}"
     return str(v)
 
 
