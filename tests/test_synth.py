@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from bheard.demand import ingest, synthesize
-from bheard.demand.cli import register
 from bheard.demand.synth import EMS_COLUMNS, SynthConfig, generate_records, hour_of_week_profile, precinct_weights
 from bheard.errors import InputError
 
@@ -107,15 +105,8 @@ def test_shipped_sample(precinct_table):
 
 def test_cli_synth_writes_marked_file(tmp_path, precinct_table, monkeypatch):
     """`bheard data synth` writes the CSV, the sidecar and prints the SYNTHETIC banner."""
-    try:
-        from bheard.data import precincts
+    from bheard.cli import app  # the real CLI, with the demand commands registered
 
-        precincts()
-    except FileNotFoundError:
-        monkeypatch.setenv("BHEARD_DATA_DIR", str(DATA))
-    app, data_app = typer.Typer(), typer.Typer()
-    register(app, data_app)
-    app.add_typer(data_app, name="data")
     out = tmp_path / "s.csv.gz"
     res = CliRunner().invoke(app, ["data", "synth", "--years", "0.05", "--out", str(out), "--seed", "1"])
     assert res.exit_code == 0, res.output

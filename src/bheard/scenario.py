@@ -378,6 +378,15 @@ class GeographySettings(_Strict):
         return v
 
 
+def _check_roles(v: dict, what: str) -> dict:
+    """Keys must be crew roles and values >= 0 (``what`` names the values in the message)."""
+    bad = [k for k in v if k not in ROLES]
+    if bad or any(not x >= 0 for x in v.values()):
+        raise ValueError(f"roles must be among {list(ROLES)} with {what} >= 0"
+                         + (f"; unknown {bad}" if bad else ""))
+    return v
+
+
 class CostSettings(_Strict):
     """Bottom-up cost of a team-shift from pay (``bheard.costs``; ``models/workforce_cost.md``)."""
 
@@ -407,11 +416,7 @@ class CostSettings(_Strict):
     @field_validator("salary_usd", "mental_health_differential")
     @classmethod
     def _roles(cls, v):
-        bad = [k for k in v if k not in ROLES]
-        if bad or any(not x >= 0 for x in v.values()):
-            raise ValueError(f"roles must be among {list(ROLES)} with values >= 0"
-                             + (f"; unknown {bad}" if bad else ""))
-        return v
+        return _check_roles(v, "values")
 
 
 class WorkforceSettings(_Strict):
@@ -429,11 +434,7 @@ class WorkforceSettings(_Strict):
     @field_validator("max_headcount")
     @classmethod
     def _caps(cls, v):
-        bad = [k for k in v if k not in ROLES]
-        if bad or any(not x >= 0 for x in v.values()):
-            raise ValueError(f"roles must be among {list(ROLES)} with caps >= 0"
-                             + (f"; unknown {bad}" if bad else ""))
-        return v
+        return _check_roles(v, "caps")
 
 
 class EquitySettings(_Strict):
