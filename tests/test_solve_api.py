@@ -117,3 +117,12 @@ def test_saved_files_have_the_usual_mode(tmp_path, tiny):
     os.umask(mask)
     for name in ("plan.csv", "summary.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_baseline_prediction_close_to_audit():
+    """Baseline (shared coverage within 20 min, facts rows 13 and 35; calibrated busy time):
+    the optimizer's expected served share of eligible calls in operating hours is within 5 pp
+    of the audit's 65% (facts row 23: 24,071 of 37,113, FY22-FY24)."""
+    plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
+    assert plan.details["coverage_model"] == "MEXCLP"
+    assert abs(plan.coverage_share - 0.65) < 0.05

@@ -331,6 +331,8 @@ class SimResult:
     predicted_share: float | None = None
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+    #: the optimizer's coverage model behind ``predicted_share`` ("isolated", "MEXCLP", ...)
+    optimizer_model: str = "isolated"
 
     @property
     def served_share(self) -> float:
@@ -667,7 +669,9 @@ def simulate(scenario_or_plan, replications: int | None = None, seed: int | None
             tau = _plan_service_time(plan)
             setup = setup_from_plan_table(plan.assignments, tours, tau, sim, dispatch=dispatch,
                                           source=plan.scenario, **overrides)
-        return simulate_arrays(setup, reps, sd, plan.scenario)
+        result = simulate_arrays(setup, reps, sd, plan.scenario)
+        result.optimizer_model = (plan.details or {}).get("coverage_model", "isolated")
+        return result
     if not isinstance(target, Scenario):
         target = load_scenario(target, base_dir=base_dir)
     from bheard.solve import solve as run_solve
@@ -706,11 +710,14 @@ def explain_difference(result: SimResult) -> list[str]:
     of each effect is stated, its size is what the run measured overall.
     """
     st = result.settings
+    model = result.optimizer_model or "isolated"
+    isolated = model.startswith("isolated")
+    name = "the Erlang-loss model" if isolated else f"the {model} model"
     out = [
-        "Tour boundaries (+): the Erlang model treats each (precinct, slot) as a separate "
+        f"Tour boundaries (+): {name} treats each (precinct, slot) as a separate "
         "steady state; in the simulation each tour starts with all its teams free while the "
         "previous tour's teams finish their last calls in overtime.",
-        "Changing team counts (+/-): Erlang assumes the slot's team count for the whole slot; "
+        f"Changing team counts (+/-): {name} assumes the slot's team count for the whole slot; "
         "the simulation carries busy teams across slot boundaries when the count changes.",
         "Sampling (+/-): the simulated share has a 95% interval from "
         f"{result.replications} replications.",
@@ -719,9 +726,20 @@ def explain_difference(result: SimResult) -> list[str]:
         out.append(f"Availability (-): teams take calls only {st['availability']:.0%} of each "
                    "tour in the simulation (meals, restocking, paperwork); the optimizer "
                    "assumes they are always available.")
-    if st.get("dispatch", "isolated") != "isolated":
+    dispatch = st.get("dispatch", "isolated")
+    if dispatch != "isolated" and isolated:
         out.append(f"Dispatch (+): the simulation sends teams across precincts "
-                   f"({st['dispatch']}); the isolated optimizer counts only a precinct's own teams.")
+                   f"({dispatch}); the isolated optimizer counts only a precinct's own teams.")
+    elif dispatch == "pooled" and not isolated:
+        out.append("Dispatch (+): the simulation lets any on-duty team take any call of the "
+                   "area (pooled); the optimizer counts only teams within the response standard.")
+    elif dispatch == "isolated" and not isolated:
+        out.append("Dispatch (-): the simulation uses own-precinct teams only; the optimizer "
+                   "counts neighbours' teams within the response standard.")
+    if not isolated:
+        out.append(f"Independence (+/-): {model} treats teams as busy independently with "
+                   "one busy probability per slot; in the simulation busy teams cluster where "
+                   "demand is high.")
     if (st.get("max_wait_min") or 0) > 0:
         out.append(f"Waiting (+): calls wait up to {st['max_wait_min']:.0f} min for a team in the "
                    "simulation; the Erlang loss model serves a call only if a team is free at once.")
