@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bheard.model.problem import ProblemData
+from bheard.model.problem import ProblemData, runs
 
 #: relative size of the tie-break term: eps * budget = TIE_BREAK_REL * (greedy coverage)
 TIE_BREAK_REL = 1e-7
@@ -321,12 +321,8 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
 
     # groups = precinct-slots with free levels; contiguous because `free` is (p, s, k)-sorted
     key = inc.p[free].astype(np.int64) * S + inc.s[free]
-    if n:
-        brk = np.flatnonzero(np.diff(key)) + 1
-        g_start = np.concatenate([[0], brk])
-        g_len = np.diff(np.concatenate([g_start, [n]]))
-    else:
-        g_start = g_len = np.zeros(0, dtype=np.int64)
+    g_start, g_end = runs(key)
+    g_len = g_end - g_start
     multi = np.flatnonzero(g_len >= 2) if not relax else np.zeros(0, dtype=np.int64)
     single = g_start[g_len == 1] if not relax else np.zeros(0, dtype=np.int64)
     obj = (inc.gain[free] - eps * inc.cost[free]).tolist()

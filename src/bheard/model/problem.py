@@ -111,6 +111,16 @@ class ProblemData:
         return float((np.asarray(teams) * self.team_cost_per_year()[None, :]).sum())
 
 
+def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) index of each run of equal values in a sorted ``key``."""
+    key = np.asarray(key)
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    brk = np.flatnonzero(np.diff(key)) + 1
+    return (np.concatenate([[0], brk]).astype(np.int64),
+            np.concatenate([brk, [key.size]]).astype(np.int64))
+
+
 def problem_from_scenario(scenario) -> ProblemData:
     """Geography + demand for a :class:`bheard.scenario.Scenario` -> :class:`ProblemData`."""
     from bheard.data import precincts as precinct_table

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bheard.model.problem import ProblemData
+from bheard.model.problem import ProblemData, runs
 
 #: levels are kept while (1 - q) q^(n-1) >= this share of the first level's weight
 LEVEL_TOL = 1e-9
@@ -507,10 +507,7 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
         x = [m.x[k] for k in range(nx)]
         z = [m.z[k] for k in range(nz)]
         # link rows: one per (i, s) with z variables
-        key = zi[:, 0] * S + zi[:, 1]
-        brk = np.flatnonzero(np.diff(key)) + 1 if nz else np.zeros(0, dtype=np.int64)
-        starts = np.concatenate([[0], brk]).astype(np.int64) if nz else np.zeros(0, np.int64)
-        ends = np.concatenate([brk, [nz]]).astype(np.int64) if nz else np.zeros(0, np.int64)
+        starts, ends = runs(zi[:, 0] * S + zi[:, 1])
         rows = []
         for a, b in zip(starts.tolist(), ends.tolist()):
             i, s = int(zi[a, 0]), int(zi[a, 1])

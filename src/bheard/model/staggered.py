@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bheard.model.problem import runs
 from bheard.queueing import erlang_b_table
 
 HOURS_PER_WEEK = 168
@@ -427,10 +428,7 @@ def build_staggered_model(data: StaggeredData, tie_break_per_usd: float,
             idx = wpos[p, opts_of_hour[h]]
             return [w[j] for j in idx[idx >= 0].tolist()]
 
-        key = ui[:, 0] * HOURS_PER_WEEK + ui[:, 1]
-        brk = np.flatnonzero(np.diff(key)) + 1 if nu else np.zeros(0, dtype=np.int64)
-        starts = np.concatenate([[0], brk]).astype(np.int64) if nu else np.zeros(0, np.int64)
-        ends = np.concatenate([brk, [nu]]).astype(np.int64) if nu else np.zeros(0, np.int64)
+        starts, ends = runs(ui[:, 0] * HOURS_PER_WEEK + ui[:, 1])
         link_rows = []
         for a, b in zip(starts.tolist(), ends.tolist()):
             ws = w_on(int(ui[a, 0]), int(ui[a, 1]))
