@@ -94,6 +94,18 @@ _NO_UPDATES = dict(check_for_new_or_removed_constraints=False,
                    update_objective=False)
 
 
+def plan_status(termination) -> str:
+    """Plan status for a HiGHS termination condition when a feasible plan is in hand:
+    ``optimal`` (gap reached), ``time_limit_feasible``, or ``feasible`` (stopped otherwise)."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    if termination == TerminationCondition.convergenceCriteriaSatisfied:
+        return "optimal"
+    if termination == TerminationCondition.maxTimeLimit:
+        return "time_limit_feasible"
+    return "feasible"
+
+
 def run_highs(model, *, time_limit_s: float, mip_rel_gap: float, threads: int | None = None,
               highs_options: dict | None = None, start=None,
               started_at: float | None = None) -> HighsRun:
@@ -239,19 +251,13 @@ def solve_problem(prob: ProblemData, options: SolveOptions | None = None, *,
         report.highs_bound = hb
         if hb <= bound * (1 + 1e-9) + 1e-9:  # HiGHS's bound, when it is as tight (rounding)
             bound, report.bound_source = hb, ("highs_lp" if certify_only else "highs")
-    if tc == TerminationCondition.convergenceCriteriaSatisfied:
-        status = "optimal"
-    elif tc == TerminationCondition.maxTimeLimit:
-        status = "time_limit_feasible"
-    elif tc == TerminationCondition.provenInfeasible:
+    if tc == TerminationCondition.provenInfeasible:
         # cannot happen after the complete feasibility test; report rather than hide it
         return SolveResult("error", None, float("nan"), float("nan"), float("nan"), build_s,
                            translate_s, solve_s, report,
                            ["HiGHS reported the reduced model infeasible although the minimum"
                             " staffing plan is feasible: please report this as a bug"])
-    else:
-        status = "feasible"
-    return finish(status, chosen, bound, build_s, translate_s, solve_s)
+    return finish(plan_status(tc), chosen, bound, build_s, translate_s, solve_s)
 
 
 def set_mip_start(solver, values: list[tuple[object, float]]) -> bool:

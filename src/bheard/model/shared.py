@@ -616,7 +616,7 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
     """Solve the model at fixed gains ``G`` with HiGHS (Pyomo contrib interface)."""
     from pyomo.contrib.solver.common.results import TerminationCondition
 
-    from bheard.solve import run_highs
+    from bheard.solve import plan_status, run_highs
 
     t0 = time.perf_counter()
     start_value = float(covered_from_counts(G, in_range(reach, start)).sum())
@@ -651,12 +651,7 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
     if res.objective_bound is not None and math.isfinite(res.objective_bound):
         # penalised bound -> coverage bound: coverage <= bound + eps * cost <= bound + eps * B
         bound = float(res.objective_bound) + eps * prob.budget_usd_per_year
-    if tc == TerminationCondition.convergenceCriteriaSatisfied:
-        status = "optimal"
-    elif tc == TerminationCondition.maxTimeLimit:
-        status = "time_limit_feasible"
-    else:
-        status = "feasible"
+    status = plan_status(tc)
     if teams is None:
         status = "error" if status == "optimal" else status
     return MipOutcome(status, teams, bound, tc.name, warm, nvar, built.n_integer, build_s,

@@ -525,10 +525,8 @@ def solve_staggered(data: StaggeredData, options=None) -> StaggeredResult:
     """Greedy incumbent, then HiGHS (Pyomo contrib interface) on :func:`build_staggered_model`
     with the greedy plan as MIP start. The objective is recomputed from the plan; the bound is
     HiGHS's bound on the penalised objective plus ``eps x B``."""
-    from pyomo.contrib.solver.common.results import TerminationCondition
-
     from bheard.plan import SolverReport
-    from bheard.solve import SolveOptions, relative_gap, run_highs
+    from bheard.solve import SolveOptions, plan_status, relative_gap, run_highs
 
     opt = options or SolveOptions()
     report = SolverReport(time_limit_s=opt.time_limit_s, mip_rel_gap=opt.mip_rel_gap)
@@ -600,12 +598,7 @@ def solve_staggered(data: StaggeredData, options=None) -> StaggeredResult:
         report.bound_source = "highs"
     if lp_bound < bound:
         bound, report.bound_source = lp_bound, "highs_lp"
-    if tc == TerminationCondition.convergenceCriteriaSatisfied:
-        status = "optimal"
-    elif tc == TerminationCondition.maxTimeLimit:
-        status = "time_limit_feasible"
-    else:
-        status = "feasible"
+    status = plan_status(tc)
     return finish(status, w, bound, translate_s, solve_s)
 
 
