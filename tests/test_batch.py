@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import bheard
 from bheard.batch import batch, expand_inputs, scenario_hash
 from bheard.errors import InputError
-from conftest import REPO, SCENARIOS
+from helpers import REPO, SCENARIOS
 
 TINY = SCENARIOS / "examples" / "tiny.yaml"
 CITY = SCENARIOS / "dcs_citywide.yaml"

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SCENARIOS
+from helpers import SCENARIOS
 
 BHEARD = [str(Path(sys.executable).with_name("bheard"))]
 

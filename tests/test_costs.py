@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 
 import bheard
-from bheard.costs import cost_breakdown, headcount, role_fte_per_team_slot, team_shift_cost
+from bheard.costs import shift_cost_usd
+from bheard.problem import problem_from_scenario
+from bheard.costs import (cost_breakdown, fte_by_role, headcount_by_tour, role_fte_per_team_slot,
+                          team_shift_cost)
 from bheard.errors import InputError
-from bheard.model.shared import SharedSettings, solve_shared
+from bheard.optimize.fixed_point import solve_shared
+from helpers import shared_settings as SharedSettings
 from bheard.scenario import CostSettings, Crew, Tour, WorkforceSettings, load_scenario
-from bheard.solve import SolveOptions
-from conftest import SCENARIOS, tiny_dict
+from bheard.scenario import SolverOptions as SolveOptions
+from helpers import SCENARIOS, tiny_dict
 
 DCS_CREW = Crew(emt=2, social_worker=1, peer=1)
 
@@ -72,21 +76,21 @@ def test_bottom_up_costs_feed_the_plan_and_the_breakdown_adds_up():
     d["costs"] = {}
     d["solver"]["time_limit_s"] = 2  # the budget knapsack leaves an LP gap; the plan is all we need
     sc = load_scenario(d)
-    assert sc.tour_cost_usd("day") == pytest.approx(team_shift_cost(
+    assert shift_cost_usd(sc, "day", 9.0, 8.0) == pytest.approx(team_shift_cost(
         CostSettings(), WorkforceSettings(), Crew(), sc.shifts.tours[0]).total_usd)
     plan = bheard.solve(sc)
-    bd = plan.details["cost_breakdown_usd_per_year"]
+    bd = plan.workforce.cost_breakdown_usd_per_year
     assert bd["total_usd"] == pytest.approx(plan.annual_cost, rel=1e-9)
     assert set(bd) >= {"labour_emt_usd", "labour_social_worker_usd", "vehicles_usd",
                        "overhead_usd"}
-    sw = plan.details["headcount_fte"]["social_worker"]
+    sw = plan.workforce.fte_by_role["social_worker"]
     assert sw == pytest.approx(plan.team_shifts_per_week * 8 * 52 / (2088 * 0.82))
 
 
 def test_role_cap_binds_on_small_instance():
     """Two isolated precincts, money for both, but social workers for one team only: the team
     goes to the busier precinct (hand: 0.5 x 30 > 0.5 x 10)."""
-    from test_shared import make
+    from helpers import make_shared as make
 
     prob = make([[10.0], [30.0]], np.eye(2, dtype=bool), 1e6, max_teams=1)
     import dataclasses
@@ -106,7 +110,7 @@ def test_headcount_cap_in_scenario_limits_the_plan():
     capped = bheard.solve(tiny_dict(workforce={"max_headcount": {"social_worker": 10}}))
     assert free.team_shifts_per_week > 41
     assert capped.team_shifts_per_week == 41
-    assert capped.details["headcount_fte"]["social_worker"] <= 10 + 1e-9
+    assert capped.workforce.fte_by_role["social_worker"] <= 10 + 1e-9
     assert capped.objective < free.objective
     assert capped.status == "optimal"
 
@@ -124,15 +128,15 @@ def test_whole_budget_with_crisis_team_share():
     """budget.annual_usd = $1.1B DCS (facts row 39) x share 0.0795 = $87.45M for teams."""
     sc = load_scenario(SCENARIOS / "dcs_citywide.yaml").with_overrides(
         **{"budget.annual_usd": 1.1e9, "budget.crisis_team_share": 0.0795})
-    from bheard.model.problem import problem_from_scenario
-
-    assert problem_from_scenario(sc).budget_usd_per_year == pytest.approx(87.45e6)
+    assert problem_from_scenario(sc).team_budget_usd_per_year == pytest.approx(87.45e6)
 
 
 def test_cost_breakdown_none_for_top_down_costs():
     """A top-down cost has no breakdown; headcount still comes from the crew."""
     sc = load_scenario(tiny_dict())
     teams = np.ones((3, 14), dtype=int)
-    assert cost_breakdown(sc, ["day", "evening"] * 7, teams) is None
-    hc = headcount(sc, np.full(14, 8.0), teams)
+    starts = np.array([9.0, 17.0] * 7)
+    assert cost_breakdown(sc, ["day", "evening"] * 7, starts, np.full(14, 8.0), teams) is None
+    hc = fte_by_role(headcount_by_tour(sc.workforce, sc.teams.crew, sc.weeks_per_year,
+                                       np.full(14, 8.0), np.array(["day", "evening"] * 7), teams))
     assert hc["emt"] == pytest.approx(2 * 42 * 8 * 52 / (2088 * 0.82))

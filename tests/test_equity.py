@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 
 import bheard
-from bheard.equity import diagnose_floors, gini, share_distribution
-from bheard.model.shared import Floors, SharedSettings, shared_gains, solve_shared
-from bheard.solve import SolveOptions
-from conftest import tiny_dict
-from test_shared import make
+from bheard.model.equity import gini, share_distribution
+from bheard.optimize.fixed_point import diagnose_floors
+from bheard.model.equity import Floors
+from bheard.model.shared import shared_gains
+from bheard.optimize.fixed_point import solve_shared
+from helpers import shared_settings as SharedSettings
+from bheard.scenario import SolverOptions as SolveOptions
+from helpers import tiny_dict
+from helpers import make_shared as make
 
 OPTS = SolveOptions(time_limit_s=30, mip_rel_gap=1e-9)
 Q = SharedSettings(busy_probability=0.5)
@@ -95,15 +99,15 @@ def test_scenario_floor_reports_distribution_and_price():
     assert plan.status == "optimal"
     got = plan.by_precinct()["coverage_share"]
     assert (got >= 0.53 - 1e-9).all()
-    dist = plan.details["precinct_share_distribution"]
-    assert dist["min"] == pytest.approx(got.min())
-    assert dist["gini"] == pytest.approx(gini(got.to_numpy()))
-    ec = plan.details["equity_cost"]
-    assert ec["floors_bind"]
-    assert ec["covered_without_floors"] == pytest.approx(free.objective, rel=2e-4)
-    assert ec["coverage_lost_to_floors"] == pytest.approx(
-        ec["covered_without_floors"] - plan.objective)
-    assert ec["coverage_lost_to_floors"] == pytest.approx(7.33, abs=0.5)
+    dist = plan.precinct_shares
+    assert dist.min == pytest.approx(got.min())
+    assert dist.gini == pytest.approx(gini(got.to_numpy()))
+    ec = plan.equity_cost
+    assert ec.floors_bind
+    assert ec.covered_without_floors == pytest.approx(free.objective, rel=2e-4)
+    assert ec.coverage_lost_to_floors == pytest.approx(
+        ec.covered_without_floors - plan.objective)
+    assert ec.coverage_lost_to_floors == pytest.approx(7.33, abs=0.5)
 
 
 def test_scenario_infeasible_floor_gets_named_diagnosis():
@@ -139,7 +143,7 @@ def test_max_ratio_in_scenario_is_met_by_the_plan():
     assert plan.feasible
     s = plan.by_precinct()["coverage_share"]
     assert s.max() <= 1.05 * s.min() * (1 + 1e-6)
-    assert plan.details["equity_cost"]["floors_bind"]
+    assert plan.equity_cost.floors_bind
 
 
 def test_cli_infeasible_floor_exits_1_with_named_conflict(tmp_path):

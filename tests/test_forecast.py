@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from bheard.demand import backtest, fit_count_model, forecast_calls, forecast_hourly, ingest, synthesize, true_hourly_rates
-from bheard.demand.cli import register
+from bheard.cli import app
 from bheard.demand.forecast import CountArrays, poisson_deviance, to_arrays
 from bheard.demand.synth import SynthConfig
 from bheard.errors import InputError
@@ -157,9 +156,6 @@ def test_cli_forecast_with_backtest(history, tmp_path, monkeypatch):
     except FileNotFoundError:
         monkeypatch.setenv("BHEARD_DATA_DIR", str(DATA))
     counts = history[1].save_counts(tmp_path / "counts.csv")
-    app, data_app = typer.Typer(), typer.Typer()
-    register(app, data_app)
-    app.add_typer(data_app, name="data")
     out = tmp_path / "f.csv"
     res = CliRunner().invoke(app, ["forecast", str(counts), "--out", str(out), "--weeks", "2", "--backtest", "--origins", "2"])
     assert res.exit_code == 0, res.output

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from bheard.errors import InputError
 from bheard.frontier import first_team_budgets, frontier, parse_budgets
-from bheard.model.problem import problem_from_scenario
+from bheard.problem import problem_from_scenario
 from bheard.scenario import load_scenario
-from conftest import tiny_dict
+from helpers import tiny_dict
 
 
 def small_dict():
@@ -65,7 +65,7 @@ def test_frontier_points_match_brute_force():
     fr = frontier(sc, budgets)
     assert list(fr.table["budget_usd"]) == budgets
     for r in fr.table.itertuples(index=False):
-        pb = dataclasses.replace(prob, budget_usd_per_year=r.budget_usd)
+        pb = dataclasses.replace(prob, team_budget_usd_per_year=r.budget_usd)
         best = brute_force_best(pb, r.budget_usd)
         assert r.covered_calls == pytest.approx(best, rel=1.0001e-4, abs=1e-9)
         assert r.bound >= best - 1e-6 * max(best, 1)  # a valid upper bound
@@ -131,19 +131,20 @@ def test_save_writes_three_files(tmp_path):
 def test_reusing_increments_gives_the_same_plan():
     """solve_problem(increments=precomputed, start_teams=smaller plan) = a cold solve_problem."""
     from bheard.model.isolated import make_increments
-    from bheard.solve import SolveOptions, solve_problem
+    from bheard.optimize.incremental import solve_problem
+    from bheard.scenario import SolverOptions as SolveOptions
 
     prob = problem_from_scenario(load_scenario(small_dict()))
     inc = make_increments(prob)
-    small = solve_problem(dataclasses.replace(prob, budget_usd_per_year=208_000))
+    small = solve_problem(dataclasses.replace(prob, team_budget_usd_per_year=208_000))
     for b in (312_000, 520_000):
-        pb = dataclasses.replace(prob, budget_usd_per_year=b)
+        pb = dataclasses.replace(prob, team_budget_usd_per_year=b)
         cold = solve_problem(pb, SolveOptions())
         warm = solve_problem(pb, SolveOptions(), increments=inc, start_teams=small.teams)
         assert warm.objective == pytest.approx(cold.objective, rel=1e-4)
     # a start plan that breaks the budget is ignored (greedy incumbent used instead)
     big = np.full(prob.shape, 3)
-    res = solve_problem(dataclasses.replace(prob, budget_usd_per_year=104_000),
+    res = solve_problem(dataclasses.replace(prob, team_budget_usd_per_year=104_000),
                         increments=inc, start_teams=big)
     assert res.teams.sum() == 1
 

@@ -17,7 +17,7 @@ from bheard.geography import (
     travel_time_matrix,
 )
 from bheard.scenario import GeographySettings, Tour, load_scenario
-from conftest import tiny_dict
+from helpers import tiny_dict
 
 
 def _table(**over):

@@ -7,9 +7,10 @@ import pytest
 
 from bheard.model.isolated import (diagnose_infeasibility, fix_by_reduced_cost, greedy,
                                    lagrangian_bound, make_increments)
-from bheard.model.problem import ProblemData
+from bheard.problem import ProblemData
 from bheard.queueing import erlang_b
-from bheard.solve import SolveOptions, solve_problem
+from bheard.optimize.incremental import solve_problem
+from bheard.scenario import SolverOptions as SolveOptions
 
 
 def make_problem(rng, P, S, K, budget_frac, caps=False, mins=False):
@@ -25,7 +26,7 @@ def make_problem(rng, P, S, K, budget_frac, caps=False, mins=False):
         slot_tour=np.array([f"t{s}" for s in range(S)], dtype=object),
         slot_hours=rng.choice([4.0, 8.0], size=S), slot_cost_usd=cost,
         calls_per_hour=lam, service_time_hours=float(rng.uniform(0.5, 2.5)), weeks_per_year=W,
-        budget_usd_per_year=float(budget_frac * full),
+        team_budget_usd_per_year=float(budget_frac * full),
         max_teams=np.full((P, S), K, dtype=np.int64),
         min_teams=(rng.integers(0, 2, size=(P, S)) * (rng.random((P, S)) < 0.3)).astype(np.int64)
         if mins else np.zeros((P, S), dtype=np.int64),
@@ -45,7 +46,7 @@ def brute_force(prob):
         x = np.array(flat).reshape(P, S)
         if np.any(x < prob.min_teams) or np.any(x > prob.max_teams):
             continue
-        if (x * cost[None, :]).sum() > prob.budget_usd_per_year * (1 + 1e-12):
+        if (x * cost[None, :]).sum() > prob.team_budget_usd_per_year * (1 + 1e-12):
             continue
         if np.any(x.sum(axis=0) > prob.slot_cap):
             continue
@@ -75,7 +76,7 @@ def test_mip_matches_brute_force(seed):
         assert res.status == "optimal"
         assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-9)
         assert res.bound >= expected * (1 - 1e-9) - 1e-9  # a valid upper bound
-        assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)
+        assert prob.annual_cost(res.teams) <= prob.team_budget_usd_per_year * (1 + 1e-9)
         assert np.all(res.teams.sum(axis=0) <= prob.slot_cap)
         assert np.all(res.teams >= prob.min_teams)
 
@@ -88,7 +89,7 @@ def test_single_precinct_hand_computed():
         slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
         slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
         calls_per_hour=np.array([[1.0]]), service_time_hours=1.0, weeks_per_year=1.0,
-        budget_usd_per_year=2500.0, max_teams=np.array([[4]]), min_teams=np.array([[0]]),
+        team_budget_usd_per_year=2500.0, max_teams=np.array([[4]]), min_teams=np.array([[0]]),
         slot_cap=np.array([np.inf]))
     res = solve_problem(prob, EXACT)
     assert res.teams[0, 0] == 2
@@ -104,7 +105,7 @@ def test_budget_chooses_higher_gain_per_dollar():
         slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
         slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
         calls_per_hour=np.array([[1.0], [3.0]]), service_time_hours=1.0, weeks_per_year=1.0,
-        budget_usd_per_year=1000.0, max_teams=np.array([[2], [2]]), min_teams=np.zeros((2, 1), int),
+        team_budget_usd_per_year=1000.0, max_teams=np.array([[2], [2]]), min_teams=np.zeros((2, 1), int),
         slot_cap=np.array([np.inf]))
     res = solve_problem(prob, EXACT)
     assert res.teams[:, 0].tolist() == [0, 1]
@@ -120,7 +121,7 @@ def test_equal_coverage_prefers_cheaper_plan():
         slot_tour=np.array(["day", "evening"], dtype=object),
         slot_hours=np.array([8.0, 8.0]), slot_cost_usd=np.array([2100.0, 2000.0]),
         calls_per_hour=np.array([[0.5, 0.5]]), service_time_hours=1.0, weeks_per_year=1.0,
-        budget_usd_per_year=2100.0, max_teams=np.array([[1, 1]]), min_teams=np.zeros((1, 2), int),
+        team_budget_usd_per_year=2100.0, max_teams=np.array([[1, 1]]), min_teams=np.zeros((1, 2), int),
         slot_cap=np.array([np.inf, np.inf]))
     for reduce in (True, False):
         res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, reduce=reduce))
@@ -133,11 +134,11 @@ def test_objective_non_decreasing_in_budget():
     base = make_problem(rng, 6, 4, 3, budget_frac=0.0, caps=True)
     last = -1.0
     for frac in np.linspace(0.0, 1.0, 12):
-        prob = ProblemData(**{**base.__dict__, "budget_usd_per_year":
+        prob = ProblemData(**{**base.__dict__, "team_budget_usd_per_year":
                               float(frac * 52 * base.slot_cost_usd.sum() * 6 * 3)})
         res = solve_problem(prob, EXACT)
         assert res.status == "optimal"
-        assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)
+        assert prob.annual_cost(res.teams) <= prob.team_budget_usd_per_year * (1 + 1e-9)
         assert res.objective >= last - 1e-6
         last = res.objective
 
@@ -166,7 +167,7 @@ def test_infeasible_diagnosis_names_constraints():
         slot_day=np.array(["Mon"], dtype=object), slot_tour=np.array(["day"], dtype=object),
         slot_hours=np.array([8.0]), slot_cost_usd=np.array([1000.0]),
         calls_per_hour=np.array([[1.0], [1.0]]), service_time_hours=1.0, weeks_per_year=1.0,
-        budget_usd_per_year=1500.0, max_teams=np.array([[2], [2]]), min_teams=np.array([[1], [1]]),
+        team_budget_usd_per_year=1500.0, max_teams=np.array([[2], [2]]), min_teams=np.array([[1], [1]]),
         slot_cap=np.array([1.0]), slot_cap_label=np.array(["limits.max_teams_per_tour[day]"], dtype=object))
     diag = diagnose_infeasibility(prob)
     text = " | ".join(diag)
@@ -184,4 +185,4 @@ def test_time_limit_returns_incumbent_with_gap():
     res = solve_problem(prob, SolveOptions(time_limit_s=0.5, reduce=False, warm_start=True))
     assert res.status in ("optimal", "time_limit_feasible")
     assert res.teams is not None and np.isfinite(res.gap) and res.bound >= res.objective
-    assert prob.annual_cost(res.teams) <= prob.budget_usd_per_year * (1 + 1e-9)
+    assert prob.annual_cost(res.teams) <= prob.team_budget_usd_per_year * (1 + 1e-9)

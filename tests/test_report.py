@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 import bheard
-from bheard.report import PAID_HOURS_PER_FTE, RELIEF_FACTOR, headcount_table, write_report
+from bheard.report import headcount_table, write_report
 from bheard.report.charts import hour_of_week_profile
-from conftest import REPO, tiny_dict
+from helpers import REPO, tiny_dict
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -55,20 +55,23 @@ def test_hour_of_week_profile_spreads_tours_over_their_hours():
 
 
 def test_headcount_fte_from_paid_hours_and_relief():
-    """tiny plan: FTE per role = team-shifts/wk x 8 h x 52 wk x persons / 2,088 h x 1.2 (facts row 64)."""
+    """tiny plan: FTE per role = team-shifts/wk x 8 h x 52 wk x persons / (2,088 paid h x 0.82
+    productive share) (docs/sources.md S-paid-hours, A-relief); the report's table is the
+    plan's own headcount, and the plan's FTE by role is its total row."""
     d = tiny_dict()
     d["solver"] = {"time_limit_s": 60, "mip_rel_gap": 1e-2}
     plan = bheard.solve(d)
-    df, note = headcount_table(plan, plan.summary())
+    df, note = headcount_table(plan)
     day = df.set_index("tour").loc["day"]
     n = int(plan.assignments.query("tour == 'day'")["teams"].sum())
     assert day["team_shifts_per_week"] == n
-    assert day["emt_fte"] == pytest.approx(n * 8 * 52 * 2 / 2088 * 1.2)
-    assert day["social_worker_fte"] == pytest.approx(n * 8 * 52 * 1 / 2088 * 1.2)
+    assert day["emt_fte"] == pytest.approx(n * 8 * 52 * 2 / (2088 * 0.82))
+    assert day["social_worker_fte"] == pytest.approx(n * 8 * 52 * 1 / (2088 * 0.82))
     total = df.set_index("tour").loc["total"]
     assert total["total_fte"] == pytest.approx(plan.team_shifts_per_week * 8 * 52 * 3
-                                               / PAID_HOURS_PER_FTE * RELIEF_FACTOR)
-    assert "2,088" in note and "ASSUMPTION" in note
+                                               / (2088 * 0.82))
+    assert plan.workforce.fte_by_role["emt"] == pytest.approx(total["emt_fte"])
+    assert "2,088" in note and "0.82" in note
 
 
 def test_report_is_self_contained_with_map_charts_and_assumptions(plan_dir):
@@ -91,15 +94,20 @@ def test_report_is_self_contained_with_map_charts_and_assumptions(plan_dir):
     assert 'id="status">optimal<' in text
 
 
-def test_report_shows_extra_breakdowns_from_the_summary(tmp_path, plan_dir):
-    """A summary key the report does not know (e.g. a cost model's breakdown) is shown as a table."""
-    shutil.copytree(plan_dir, tmp_path / "p")
-    s = json.loads((tmp_path / "p" / "summary.json").read_text())
-    s["cost_breakdown"] = {"salaries_usd": 1234567.0, "by_role": [{"role": "emt", "usd": 5.0}]}
-    (tmp_path / "p" / "summary.json").write_text(json.dumps(s))
+def test_report_shows_the_plans_typed_breakdowns(tmp_path):
+    """A bottom-up cost plan's cost breakdown (labour by role, vehicles, overhead) is shown as a
+    table with the plan's own numbers; the report recomputes nothing."""
+    d = tiny_dict()
+    del d["teams"]["cost_per_team_shift_usd"]
+    d["costs"] = {}
+    d["solver"] = {"time_limit_s": 10, "mip_rel_gap": 1e-2}
+    plan = bheard.solve(d)
+    plan.save(tmp_path / "p")
     text = write_report(tmp_path / "p").read_text()
-    assert "Cost breakdown" in text and "salaries_usd" in text and "1,234,567" in text
-    assert 'id="extra-cost_breakdown-by_role"' in text
+    bd = plan.workforce.cost_breakdown_usd_per_year
+    assert "Workforce" in text and "labour_emt_usd" in text
+    assert f"{bd['total_usd']:,.0f}" in text
+    assert 'id="extra-workforce' in text
 
 
 def test_cli_report_writes_file_and_rejects_missing_plan(tmp_path, plan_dir):

@@ -5,10 +5,11 @@ import textwrap
 import pytest
 
 import bheard
+from bheard.costs import shift_cost_usd
 from bheard.errors import InputError
-from bheard.model.problem import problem_from_scenario
+from bheard.problem import problem_from_scenario
 
-from conftest import SCENARIOS, tiny_dict
+from helpers import SCENARIOS, tiny_dict
 
 
 def write(tmp_path, name, text):
@@ -26,7 +27,7 @@ def test_issue_example_loads_from_file():
     sc = bheard.load_scenario(SCENARIOS / "examples" / "tiny.yaml")
     assert sc.precincts == (25, 28, 32)
     assert sc.slots()[:2] == [("Mon", "day"), ("Mon", "evening")] and len(sc.slots()) == 14
-    assert sc.tour_cost_usd("evening") == 2100
+    assert shift_cost_usd(sc, "evening", 17.0, 8.0) == 2100
     prob = problem_from_scenario(sc)
     assert prob.shape == (3, 14)
 

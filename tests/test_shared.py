@@ -7,40 +7,20 @@ import itertools
 import numpy as np
 import pytest
 
-from bheard.model.problem import ProblemData
+from bheard.model.base import covered_from_counts, in_range
 from bheard.model.shared import (
-    SharedSettings,
     amexclp_weights,
     busy_from_plan,
-    covered_from_counts,
-    in_range,
     larson_q,
     mexclp_weights,
     shared_gains,
-    solve_shared,
 )
+from bheard.optimize.fixed_point import solve_shared
 from bheard.queueing import erlang_c
-from bheard.solve import SolveOptions
-
-
-def make(lam, reach, budget, cost=1000.0, max_teams=2, min_teams=0, tau=0.5, caps=None):
-    """Small problem: W = 1 week, 1-hour slots, so eligible calls/year = calls/hour."""
-    lam = np.asarray(lam, dtype=float)
-    P, S = lam.shape
-    reach = np.asarray(reach, dtype=bool)
-    if reach.ndim == 2:
-        reach = np.broadcast_to(reach, (S, P, P)).copy()
-    cost = np.broadcast_to(np.asarray(cost, dtype=float), (S,)).copy()
-    mx = np.broadcast_to(np.asarray(max_teams), (P, S)).astype(np.int64).copy()
-    mn = np.broadcast_to(np.asarray(min_teams), (P, S)).astype(np.int64).copy()
-    return ProblemData(
-        precinct=np.arange(1, P + 1), borough=np.array(["Manhattan"] * P, dtype=object),
-        slot_day=np.array(["Mon"] * S, dtype=object),
-        slot_tour=np.array([f"t{s}" for s in range(S)], dtype=object),
-        slot_hours=np.ones(S), slot_cost_usd=cost, calls_per_hour=lam, service_time_hours=tau,
-        weeks_per_year=1.0, budget_usd_per_year=budget, max_teams=mx, min_teams=mn,
-        slot_cap=np.full(S, np.inf) if caps is None else np.asarray(caps, dtype=float),
-        reach=reach)
+from bheard.scenario import SolverOptions as SolveOptions
+from helpers import SCENARIOS
+from helpers import make_shared as make
+from helpers import shared_settings as SharedSettings
 
 
 OPTS = SolveOptions(time_limit_s=30, mip_rel_gap=1e-9)
@@ -87,7 +67,7 @@ def test_precinct_without_own_teams_is_covered_by_a_staffed_neighbour():
     assert res.status == "optimal"
     assert res.teams.ravel().tolist() == [1, 0]
     assert res.objective == pytest.approx(20.0)
-    cov, own = res.details["covered"], res.details["own_covered"]
+    cov, own = res.covered, res.own_covered
     assert cov.ravel() == pytest.approx([5.0, 15.0])
     assert own.ravel() == pytest.approx([5.0, 0.0])
 
@@ -123,7 +103,7 @@ def _brute(prob, q):
     best = -1.0
     for combo in itertools.product(*[range(int(m) + 1) for m in prob.max_teams.ravel()]):
         t = np.array(combo).reshape(P, S)
-        if (t.sum(axis=0) * cost).sum() > prob.budget_usd_per_year + 1e-9:
+        if (t.sum(axis=0) * cost).sum() > prob.team_budget_usd_per_year + 1e-9:
             continue
         best = max(best, float(covered_from_counts(G, in_range(prob.reach, t)).sum()))
     return best
@@ -153,14 +133,14 @@ def test_fixed_point_is_consistent_with_the_plans_own_workload():
     reach = r | r.T | np.eye(P, dtype=bool)
     prob = make(lam, reach, 4000.0, max_teams=3, tau=0.8)
     res = solve_shared(prob, OPTS, SharedSettings(tolerance=0.01, busy_workload="in_range"))
-    fp = res.details["fixed_point"]
-    assert fp["converged"] and fp["iterations"] >= 2
+    fp = res.fixed_point
+    assert fp.converged and fp.iterations >= 2
     t = res.teams
     covered_any = (in_range(reach[None], t) > 0)[:, 0]
     q_hand = min(0.95, lam[covered_any, 0].sum() * 0.8 / t.sum())
-    q_used = res.details["busy_probability_by_slot"][0]
+    q_used = res.fixed_point.busy_probability[0]
     assert abs(q_hand - q_used) <= 0.01 + 1e-12
-    assert res.details["busy_probability_from_plan"][0] == pytest.approx(q_hand)
+    assert res.fixed_point.busy_probability_from_plan[0] == pytest.approx(q_hand)
     assert busy_from_plan(prob, t, reach[None], 0.95)[0] == pytest.approx(q_hand)
 
 
@@ -174,11 +154,11 @@ def test_served_workload_fixed_point_matches_hand_formula():
     reach = r | r.T | np.eye(P, dtype=bool)
     prob = make(lam, reach, 4000.0, max_teams=3, tau=0.8)
     res = solve_shared(prob, OPTS, SharedSettings(tolerance=0.01))
-    assert res.details["fixed_point"]["converged"]
-    q_used = res.details["busy_probability_by_slot"][0]
-    covered = res.details["covered"].sum()  # calls/year with W = 1 week of 1 hour
+    assert res.fixed_point.converged
+    q_used = res.fixed_point.busy_probability[0]
+    covered = res.covered.sum()  # calls/year with W = 1 week of 1 hour
     q_hand = covered * 0.8 / res.teams.sum()
-    assert res.details["busy_probability_from_plan"][0] == pytest.approx(q_hand)
+    assert res.fixed_point.busy_probability_from_plan[0] == pytest.approx(q_hand)
     assert abs(q_hand - q_used) <= 0.01 + 1e-12
 
 
@@ -196,14 +176,14 @@ def test_citywide_shared_scenario_solves_with_fixed_point_converged():
     plan (own + neighbour = covered), within the 5e-4 gap it asks for."""
     import bheard
 
-    plan = bheard.solve(bheard.scenario.load_scenario(
-        __import__("conftest").SCENARIOS / "dcs_citywide_shared.yaml"))
+    plan = bheard.solve(bheard.load_scenario(
+        SCENARIOS / "dcs_citywide_shared.yaml"))
     assert plan.status == "optimal" and plan.gap <= 5e-4
-    assert plan.details["fixed_point"]["converged"]
+    assert plan.fixed_point.converged
     a = plan.assignments
     assert np.allclose(a["own_covered_calls"] + a["neighbour_covered_calls"],
                        a["expected_covered_calls"])
     assert a["neighbour_covered_calls"].sum() > 0
     assert plan.annual_cost <= plan.budget + 1e-6
-    assert plan.details["covered_by_neighbours"] == pytest.approx(
+    assert plan.shared.covered_by_neighbours == pytest.approx(
         a["neighbour_covered_calls"].sum())

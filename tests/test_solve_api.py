@@ -7,7 +7,7 @@ import pytest
 import bheard
 from bheard.plan import ASSIGNMENT_COLUMNS, Plan
 
-from conftest import SCENARIOS, tiny_dict
+from helpers import SCENARIOS, tiny_dict
 
 
 def test_plan_fields_and_consistency(tiny):
@@ -47,17 +47,21 @@ def test_budget_override_and_monotone(tiny):
 
 
 def test_save_and_load_roundtrip(tmp_path, tiny):
-    """plan.csv + summary.json are written and read back unchanged; no temp files remain."""
+    """plan.csv + summary.json + scenario.yaml are written and read back unchanged; no temp
+    files remain; the loaded plan carries the same teams array and scenario."""
     plan = bheard.solve(tiny)
     plan.save(tmp_path / "out")
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["plan.csv", "summary.json"]
+    assert files == ["plan.csv", "scenario.yaml", "summary.json"]
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["status"] == "optimal" and s["objective_covered_calls_per_year"] == pytest.approx(plan.objective)
     assert any(x["name"] == "teams.service_time_hours" for x in s["assumptions"])
     back = Plan.load(tmp_path / "out")
     assert back.objective == pytest.approx(plan.objective)
     assert back.assignments["teams"].tolist() == plan.assignments["teams"].tolist()
+    assert (back.teams == plan.teams).all() and back.index.shape == plan.index.shape
+    assert back.resolved_scenario.model_dump(exclude={"source"}) == \
+        plan.resolved_scenario.model_dump(exclude={"source"})
 
 
 def test_infeasible_plan_has_diagnosis(tiny):
@@ -124,5 +128,5 @@ def test_baseline_prediction_close_to_audit():
     the optimizer's expected served share of eligible calls in operating hours is within 5 pp
     of the audit's 65% (facts row 23: 24,071 of 37,113, FY22-FY24)."""
     plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
-    assert plan.details["coverage_model"] == "MEXCLP"
+    assert plan.coverage_model == "MEXCLP"
     assert abs(plan.coverage_share - 0.65) < 0.05

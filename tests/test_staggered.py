@@ -10,18 +10,20 @@ import numpy as np
 import pytest
 
 from bheard.errors import InputError
-from bheard.model.staggered import (
-    HOURS_PER_WEEK,
-    StaggeredData,
-    greedy_staggered,
-    hourly_table,
-    operating_hours,
-    solve_staggered,
-    start_options,
-)
+from bheard.constants import HOURS_PER_WEEK
+from bheard.model.staggered import greedy_staggered
+from bheard.optimize import solve
+from bheard.optimize.lp_rounding import solve_staggered
+from bheard.problem import StaggeredData
 from bheard.queueing import erlang_b
+from bheard.scenario import SolverOptions as SolveOptions
 from bheard.scenario import load_scenario
-from bheard.solve import SolveOptions, solve
+from bheard.scenario.hours import operating_hours, start_options
+
+
+def hourly_table(plan):
+    """The per (precinct, hour of week) table of a staggered plan."""
+    return plan.staggered.hourly
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 EXACT = SolveOptions(mip_rel_gap=1e-9, time_limit_s=30)
@@ -40,7 +42,7 @@ def make_data(rates: dict, days, hours, *, P=1, L=8, cost=1000.0, budget=52_000.
         precinct=np.arange(1, P + 1), borough=np.array(["Bronx"] * P, dtype=object),
         calls_per_hour=lam, open_hours=np.ones(HOURS_PER_WEEK, dtype=bool), start_day=days,
         start_hour=hours, shift_hours=L, start_cost_usd=costs, service_time_hours=tau,
-        weeks_per_year=W, budget_usd_per_year=budget, max_on_duty=K, hourly_cap=cap,
+        weeks_per_year=W, team_budget_usd_per_year=budget, max_on_duty=K, hourly_cap=cap,
         start_labels=tuple(sorted({f"{h:02d}:00" for h in hours.tolist()})))
 
 
@@ -55,7 +57,7 @@ def test_later_start_wins_with_budget_for_one_team():
     assert r.teams.tolist() == [[0, 1]]
     assert r.objective == pytest.approx(6 * 52 * 0.5, rel=1e-12)
     assert r.bound == pytest.approx(156.0, rel=1e-6)
-    assert d.annual_cost(r.teams) <= d.budget_usd_per_year
+    assert d.annual_cost(r.teams) <= d.team_budget_usd_per_year
 
 
 def test_budget_for_two_stacks_both_at_ten():
@@ -151,7 +153,7 @@ def test_mip_matches_brute_force_on_random_tiny_instances():
         assert r.status == "optimal", it
         assert r.objective == pytest.approx(bf, rel=1e-9, abs=1e-9), it
         assert d.feasible(r.teams), it
-        assert d.annual_cost(r.teams) <= d.budget_usd_per_year * (1 + 1e-12), it
+        assert d.annual_cost(r.teams) <= d.team_budget_usd_per_year * (1 + 1e-12), it
         assert r.bound >= bf * (1 - 1e-9), it
         g = greedy_staggered(d)
         assert d.feasible(g) and d.coverage(g).sum() <= bf * (1 + 1e-12), it
@@ -200,9 +202,9 @@ def test_staggered_plan_reports_calls_outside_hours():
     plan = solve(_base(hours_of_operation=["09:00", "01:00"],
                        staggered={"starts": ["09:00", "13:00", "17:00"], "hours": 8}))
     assert plan.status == "optimal"
-    d = plan.details
-    total = d["eligible_calls_in_hours_of_operation"] + d["eligible_calls_outside_hours_of_operation"]
-    assert d["eligible_calls_outside_hours_of_operation"] / total == pytest.approx(0.2, rel=1e-9)
+    d = plan.staggered
+    total = d.eligible_calls_in_hours_of_operation + d.eligible_calls_outside_hours_of_operation
+    assert d.eligible_calls_outside_hours_of_operation / total == pytest.approx(0.2, rel=1e-9)
     assert plan.eligible_calls == pytest.approx(total, rel=1e-12)
     assert plan.assignments["eligible_calls"].sum() == pytest.approx(total, rel=1e-12)
     assert plan.assignments["expected_covered_calls"].sum() == pytest.approx(plan.objective,
@@ -221,7 +223,7 @@ def test_fixed_tours_respect_hours_of_operation():
     """Fixed tours with a 09:00-01:00 window: the 01-09 overnight slots get no teams, and the
     plan equals the same scenario without the overnight tour's teams."""
     sc = load_scenario(_base(hours_of_operation=["09:00", "01:00"]))
-    from bheard.model.problem import problem_from_scenario
+    from bheard.problem import problem_from_scenario
 
     prob = problem_from_scenario(sc)
     night = prob.slot_tour == "overnight"
@@ -231,7 +233,7 @@ def test_fixed_tours_respect_hours_of_operation():
 
 
 def test_staggered_plan_save_and_load_keeps_hourly_table(tmp_path):
-    """The hourly table travels in summary.json (written atomically by Plan.save)."""
+    """The hourly table travels with the plan (hourly.csv, written atomically by Plan.save)."""
     plan = solve(_base(staggered={"starts": ["01:00", "09:00", "17:00"], "hours": 8}))
     out = plan.save(tmp_path / "p")
     back = hourly_table(type(plan).load(out))

@@ -8,7 +8,7 @@ def _field_doc(model, name: str) -> str:
     return (f.description or "") if f is not None else ""
 
 
-def scenario_assumptions(sc) -> list[dict]:
+def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> list[dict]:
     """List of ``{name, value, unit, source}`` for the scenario's inputs.
 
     Values equal to the schema default carry the default's documented source; values the
@@ -50,7 +50,12 @@ def scenario_assumptions(sc) -> list[dict]:
     out.append({"name": "budget.annual_usd", "value": sc.budget.annual_usd, "unit": "USD/year",
                 "source": f"set in scenario {sc.source} (see its comments)"})
     add(sc, "weeks_per_year", "weeks/year")
-    out.append({"name": "coverage model", "value": "isolated Erlang loss", "unit": "",
-                "source": "a call is covered when a team of its own precinct is free; blocked"
-                          " calls get the traditional response (models/isolated_coverage.md)"})
+    add(sc.workforce, "paid_hours_per_fte", "hours/year per FTE", "workforce.paid_hours_per_fte")
+    add(sc.workforce, "productive_share", "share of paid hours worked",
+        "workforce.productive_share")
+    doc = {"MEXCLP": "models/shared_coverage.md", "AMEXCLP": "models/shared_coverage.md"}.get(
+        coverage_model, "models/staggered_tours.md" if "staggered" in coverage_model
+        else "models/isolated_coverage.md")
+    out.append({"name": "coverage model", "value": coverage_model, "unit": "",
+                "source": f"how a plan's coverage is computed ({doc})"})
     return out

@@ -31,8 +31,12 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from bheard.errors import InputError
+from bheard import __version__
+from bheard.data import data_dir
+from bheard.errors import InputError, Problem
 from bheard.io import atomic_write_csv, atomic_write_json
+from bheard.optimize import solve
+from bheard.scenario import load_scenario
 
 SUMMARY_COLUMNS = [
     "scenario", "file", "hash", "run", "status", "objective", "bound", "gap", "coverage_share",
@@ -69,7 +73,7 @@ def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
             problems.append(s)
         out.extend(found)
     if problems:
-        from bheard.errors import Problem
+
 
         raise InputError("SCENARIOS", [Problem("SCENARIOS", s, "an existing scenario file, a "
                                                "folder with *.yaml files or a glob matching "
@@ -101,9 +105,6 @@ def scenario_hash(sc) -> str:
     Paths are replaced by their files' content (so moving a folder keeps the hash); the
     shipped precinct table is included (prior demand and geography come from it).
     """
-    import bheard
-    from bheard.data import data_dir
-
     data = sc.model_dump(mode="json", exclude={"source"})
     h = hashlib.sha256()
     d = data.get("demand") or {}
@@ -121,7 +122,7 @@ def scenario_hash(sc) -> str:
     precincts_csv = data_dir() / "precincts.csv"
     if precincts_csv.exists():
         _file_digest(precincts_csv, h)
-    h.update(f"bheard {bheard.__version__}".encode())
+    h.update(f"bheard {__version__}".encode())
     return h.hexdigest()
 
 
@@ -151,11 +152,9 @@ def solve_task(scenario) -> dict:
 
     Never raises (so one failing scenario never breaks a pool or a cluster's gather).
     """
-    import bheard
-
     t0 = time.perf_counter()
     try:
-        plan = bheard.solve(scenario)
+        plan = solve(scenario)
         return {"plan": plan, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
     except InputError as exc:
         return {"error": exc.format(), "seconds": time.perf_counter() - t0, "pid": os.getpid()}
@@ -382,8 +381,6 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
     _remove_stale_temps(out)
 
     # load + hash in the client (fast), so cached ones are skipped before any work is sent
-    from bheard.scenario import load_scenario
-
     jobs: list[_Job] = []
     for f in files:
         try:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bheard.simulate import SimSetup, simulate_arrays
+from bheard.scenario import load_scenario
+from bheard.simulate import SimSetup, simulate, simulate_arrays
 
 OPERATING_HOURS_PER_DAY = 16.0  # 09:00-01:00 (facts row 10)
 
@@ -253,9 +254,6 @@ def validate_scenario(scenario, replications: int | None = None, seed: int | Non
 
     Returns ``(SimResult, dict)``; the dict has the figures and their differences in pp.
     """
-    from bheard.scenario import load_scenario
-    from bheard.simulate import simulate
-
     sc = load_scenario(scenario)
     r = simulate(sc, replications, seed)
     m, lo, hi = r.overall["served_share_operating_hours"]

@@ -1,11 +1,11 @@
 """Budget frontier: coverage against budget, marginal calls per extra $1M, first-team budgets.
 
-The expensive part of a solve is building :class:`~bheard.model.problem.ProblemData` (demand,
-geography) and the Erlang-B increments (:func:`~bheard.model.isolated.make_increments`); neither
-depends on the budget. :func:`frontier` builds both ONCE and re-runs only the cheap, budget-
-dependent steps per budget (greedy, Lagrangian bound, reduced-cost fixing, the small HiGHS model
-of the undecided teams), warm-started from the previous (smaller) budget's plan, which stays
-feasible when the budget grows. Each point is solved to the scenario's ``solver.mip_rel_gap``
+The expensive part of a solve is building the problem data (demand, geography) and, for the
+isolated model, the Erlang-B increments (:func:`~bheard.model.isolated.make_increments`);
+neither depends on the budget. :func:`frontier` builds both ONCE through the scenario's
+formulation (:mod:`bheard.optimize.registry`) and re-runs only the budget-dependent driver per
+budget, warm-started from the previous (smaller) budget's plan, which stays feasible when the
+budget grows. Each point is solved to the scenario's ``solver.mip_rel_gap``
 with its own certified bound, exactly as :func:`bheard.solve` would.
 
 Outputs (:meth:`Frontier.save`): ``frontier.csv``, ``frontier.png``, ``first_team_budget.csv``.
@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bheard.constants import FEASIBLE_STATUSES
 from bheard.errors import InputError
 from bheard.io import atomic_write, atomic_write_csv
+from bheard.optimize import formulation_for, resolve
 
 FRONTIER_COLUMNS = [
     "budget_usd", "covered_calls", "coverage_share", "bound", "gap", "status",
@@ -110,78 +112,55 @@ class Frontier:
         return out
 
 
-def _full_solve(sc, precinct: np.ndarray, budget_usd: float):
-    """One full :func:`bheard.solve` at ``budget_usd``. ``teams`` is (P, 1): team-shifts a
-    week per precinct (enough for first-team budgets; shapes differ between formulations)."""
-    from types import SimpleNamespace
-
-    from bheard.solve import solve
-
-    plan = solve(sc, budget_usd=budget_usd)
-    teams = None
-    if plan.feasible:
-        per = plan.assignments.groupby("precinct")["teams"].sum()
-        teams = per.reindex(precinct).fillna(0).to_numpy(dtype=np.int64)[:, None]
-    return SimpleNamespace(status=plan.status, teams=teams, objective=plan.objective,
-                           bound=plan.bound, gap=plan.gap, annual_cost=plan.annual_cost)
-
-
 def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = None,
              warm_start: bool = True) -> Frontier:
     """Solve ``scenario`` at each budget (USD/year) and return the :class:`Frontier`.
 
     ``budgets``: anything :func:`parse_budgets` takes. ``time_limit_s`` overrides the
-    scenario's per-point solver time limit. Problem data and increments are built once;
-    ``warm_start`` starts each point from the previous budget's plan when it covers more
-    than the greedy plan.
+    scenario's per-point solver time limit. The scenario's formulation (from the registry)
+    builds the problem data once; its driver runs at each budget with a shared ``cache`` (the
+    isolated driver keeps its Erlang-B increments there) and, with ``warm_start``, the
+    previous (smaller) budget's plan as a start, which stays feasible when the budget grows.
     """
-    from bheard.model.isolated import make_increments
-    from bheard.model.problem import problem_from_scenario
-    from bheard.scenario import load_scenario
-    from bheard.solve import SolveOptions, formulation_of, solve_problem
-
     t0 = time.perf_counter()
     grid = parse_budgets(budgets)
-    sc = load_scenario(scenario, base_dir=base_dir)
-    if time_limit_s is not None:
-        sc = sc.with_overrides(**{"solver.time_limit_s": time_limit_s})
-    prob = problem_from_scenario(sc)
-    # Only the isolated model reuses data across budgets; shared / staggered scenarios are
-    # solved in full at each budget by their own model (never silently as isolated).
-    reuse = formulation_of(sc) == "isolated"
-    inc = make_increments(prob) if reuse else None
-    opts = SolveOptions(**sc.solver.model_dump())
+    sc = resolve(scenario, time_limit_s=time_limit_s, base_dir=base_dir)
+    formulation = formulation_for(sc)
+    data = formulation.problem(sc)
+    cache: dict = {}
     build_s = time.perf_counter() - t0
 
     rows, plans = [], []
     prev = None
     for b in grid:
         t1 = time.perf_counter()
-        pb = dataclasses.replace(prob, budget_usd_per_year=float(b))
-        if reuse:
-            res = solve_problem(pb, opts, increments=inc,
-                                start_teams=prev if warm_start else None)
-        else:
-            res = _full_solve(sc, prob.precinct, float(b))
-        feasible = res.teams is not None and res.status in ("optimal", "time_limit_feasible",
-                                                              "feasible")
+        sc_b = sc.with_overrides(**{"budget.annual_usd": float(b)})
+        data_b = dataclasses.replace(data, team_budget_usd_per_year=sc_b.budget.team_budget_usd)
+        res = formulation.run(sc_b, data_b, start=prev if warm_start else None, cache=cache)
+        feasible = res.teams is not None and res.status in FEASIBLE_STATUSES
         if feasible:
             prev = res.teams
-        plans.append(res.teams if feasible else None)
+        cost = math.nan
+        if feasible:
+            cols = formulation.columns(sc_b, data_b, res)
+            cost = float((cols.teams * (sc.weeks_per_year
+                                        * cols.index.cost_per_team_shift_usd)[None, :]).sum())
+        per_precinct = np.asarray(res.teams).sum(axis=1)[:, None] if feasible else None
+        plans.append(per_precinct)
         rows.append({
             "budget_usd": float(b),
             "covered_calls": res.objective if feasible else math.nan,
             "bound": res.bound if feasible else math.nan,
             "gap": res.gap if feasible else math.nan,
             "status": res.status,
-            "team_shifts_per_week": int(res.teams.sum()) if feasible else 0,
-            "annual_cost_usd": ((pb.annual_cost(res.teams) if reuse else res.annual_cost)
-                                if feasible else math.nan),
+            "team_shifts_per_week": int(np.asarray(res.teams).sum()) if feasible else 0,
+            "annual_cost_usd": cost,
             "seconds": time.perf_counter() - t1,
         })
-    eligible = float(prob.eligible_calls_per_year().sum())
+    index = formulation.index(data)
+    eligible = float(data.eligible_calls_per_year().sum())
     table = frontier_table(rows, eligible)
-    first = first_team_budgets(prob.precinct, prob.borough, grid, plans)
+    first = first_team_budgets(np.asarray(index.precinct), np.asarray(index.borough), grid, plans)
     return Frontier(scenario=sc.name, table=table, first_team=first, eligible_calls=eligible,
                     plans=plans, build_seconds=build_s, total_seconds=time.perf_counter() - t0)
 

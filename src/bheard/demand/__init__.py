@@ -13,18 +13,44 @@ Public API:
 Classification rules: :class:`EligibilityRules`. Model write-up: ``models/forecast.md``.
 """
 
-from bheard.demand.forecast import (
-    BacktestResult,
-    CountModel,
-    ForecastResult,
-    backtest,
-    fit_count_model,
-    forecast_calls,
-    forecast_hourly,
-)
-from bheard.demand.ingest import FileReport, IngestReport, IngestResult, detect_source, ingest, read_counts
-from bheard.demand.rules import EligibilityRules
-from bheard.demand.synth import SynthConfig, SynthResult, synthesize, true_hourly_rates
+import importlib
+import sys
+import types
+
+#: public name -> module; imported on first use (the forecast needs scipy.stats, about 1 s,
+#: which a prior-demand solve never does)
+_EXPORTS = {
+    **dict.fromkeys(("BacktestResult", "CountModel", "ForecastResult", "backtest",
+                     "fit_count_model", "forecast_calls", "forecast_hourly"),
+                    "bheard.demand.forecast"),
+    **dict.fromkeys(("FileReport", "IngestReport", "IngestResult", "detect_source", "ingest",
+                     "read_counts"), "bheard.demand.ingest"),
+    "EligibilityRules": "bheard.demand.rules",
+    **dict.fromkeys(("SynthConfig", "SynthResult", "synthesize", "true_hourly_rates"),
+                    "bheard.demand.synth"),
+}
+
+
+class _Package(types.ModuleType):
+    """``bheard.demand.ingest`` is a function of the API and a module of the package: keep the
+    attribute the function when the module is imported (it stays in ``sys.modules``)."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == f"{self.__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'bheard.demand' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BacktestResult",

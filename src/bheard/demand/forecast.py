@@ -41,7 +41,7 @@ from bheard.demand.ingest import EMS, NYPD, IngestResult, load_history
 from bheard.demand.rules import EligibilityRules
 from bheard.errors import InputError
 
-HOURS_PER_WEEK = 168
+from bheard.constants import HOURS_PER_WEEK  # noqa: E402
 _EPS = 1e-12
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-HOURS_PER_WEEK = 168
+from bheard.constants import HOURS_PER_WEEK  # noqa: E402
 
 
 def slot_mean_rates(hourly: np.ndarray, start_how: np.ndarray, hours: np.ndarray) -> np.ndarray:

@@ -19,7 +19,8 @@ of every level of one (p, s) is the same, an optimal solution fills ``y_{ps1}, y
 order, so the model is exact with continuous ``y``.
 
 This module holds the array side: increments, a greedy incumbent, the Lagrangian (LP) bound,
-reduced-cost fixing, and the Pyomo builder (:func:`build_isolated_model`).
+reduced-cost fixing, and the Pyomo builder (:func:`build_isolated_model`). The driver that
+runs them in order is :mod:`bheard.optimize.incremental`.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.numeric_expr import LinearExpression
 
-from bheard.model.problem import ProblemData, runs
-
-#: relative size of the tie-break term: eps * budget = TIE_BREAK_REL * (greedy coverage)
-TIE_BREAK_REL = 1e-7
+from bheard.constants import TIE_BREAK_REL  # noqa: F401  (re-exported for the driver)
+from bheard.model.base import BuiltModel, runs
+from bheard.problem.slots import ProblemData
 #: up to this many distinct team costs, the MIP gets one integer count per cost class
 MAX_COST_CLASSES = 24
 
@@ -106,11 +109,11 @@ def diagnose_infeasibility(prob: ProblemData) -> list[str]:
     if len(over) > 3:
         out.append(f"... and {len(over) - 3} more slots over their citywide cap")
     min_cost = prob.annual_cost(prob.min_teams)
-    if min_cost > prob.budget_usd_per_year * (1 + 1e-12):
+    if min_cost > prob.team_budget_usd_per_year * (1 + 1e-12):
         out.append(
             f"{prob.min_teams_label} costs ${min_cost:,.0f}/year for its "
             f"{int(prob.min_teams.sum())} minimum team-slots but budget.annual_usd is "
-            f"${prob.budget_usd_per_year:,.0f}/year")
+            f"${prob.team_budget_usd_per_year:,.0f}/year")
     return out
 
 
@@ -125,7 +128,7 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     one sorted prefix by cumulative cost, then a short fill of whatever still fits.
     """
     taken = inc.forced.copy()
-    budget_left = prob.budget_usd_per_year - float(inc.cost[inc.forced].sum())
+    budget_left = prob.team_budget_usd_per_year - float(inc.cost[inc.forced].sum())
     cap_left = prob.slot_cap - np.bincount(inc.s[inc.forced], minlength=prob.shape[1])
     free = np.flatnonzero(~inc.forced)
     if free.size == 0:
@@ -201,7 +204,7 @@ def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) 
     S = prob.shape[1]
     forced = inc.forced
     gf = float(inc.gain[forced].sum())
-    budget = prob.budget_usd_per_year - float(inc.cost[forced].sum())
+    budget = prob.team_budget_usd_per_year - float(inc.cost[forced].sum())
     caps = prob.slot_cap - np.bincount(inc.s[forced], minlength=S)
     fi = np.flatnonzero(~forced)
     g, c, s = inc.gain[fi], inc.cost[fi], inc.s[fi]
@@ -280,20 +283,37 @@ def fix_by_reduced_cost(inc: Increments, bound: LagrangianBound, incumbent_value
 # Pyomo model, built in bulk from arrays
 # ----------------------------------------------------------------------------------------
 @dataclass(eq=False)
-class BuiltModel:
-    """A Pyomo model over the free increments plus the maps back to the arrays."""
+class BuiltIsolated(BuiltModel):
+    """The isolated model over the free increments, with the maps back to the arrays.
 
-    model: object  # pyomo ConcreteModel
-    free: np.ndarray  # increment indices that are variables y[j], j = 0..n_free-1
-    constant: float  # objective contribution of fixed-one increments (penalised)
-    n_integer: int
-    tie_break_per_usd: float  # eps, calls/year per USD/year
+    Variables in order: ``y`` (one per free increment), ``x`` (one per precinct-slot with two
+    or more free levels), ``n`` (one per cost class).
+    """
+
+    free: np.ndarray = None  # increment indices that are variables y[j], j = 0..n_free-1
+    constant: float = 0.0  # objective contribution of fixed-one increments (penalised)
     classes: np.ndarray | None = None  # cost class of each free increment (for n_t)
+    group_start: np.ndarray | None = None  # (G,) first y of each x group
+    group_len: np.ndarray | None = None  # (G,) number of y in each x group
+
+    def start_values(self, taken: np.ndarray) -> np.ndarray:
+        """Values for a plan given as a bool mask over all increments."""
+        yv = np.asarray(taken)[self.free].astype(float)
+        cum = np.concatenate([[0.0], np.cumsum(yv)])
+        xv = cum[self.group_start + self.group_len] - cum[self.group_start]
+        n_classes = int(self.classes.max()) + 1 if self.classes is not None and self.classes.size else 0
+        nv = np.bincount(self.classes, weights=yv, minlength=n_classes) if n_classes else np.zeros(0)
+        return np.concatenate([yv, xv, nv])
+
+    def read_teams(self, values: np.ndarray) -> np.ndarray:
+        """Increment indices (among all increments) the solution takes, fixed ones excluded."""
+        yv = np.asarray(values)[:self.free.size]
+        return self.free[yv > 0.5]
 
 
 def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarray,
                          fixed_zero: np.ndarray, tie_break_per_usd: float,
-                         relax: bool = False) -> BuiltModel:
+                         relax: bool = False) -> BuiltIsolated:
     """Build the Pyomo model of :mod:`bheard.model.isolated` over the undecided increments.
 
     Variables ``y[j]`` (continuous in [0, 1]) for the free increments; per precinct-slot with
@@ -307,16 +327,12 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
     link rows (redundant in the LP, since gains fall with the level). Its optimum is a valid
     upper bound on the reduced MIP.
     """
-    import pyomo.environ as pyo
-    from pyomo.common.gc_manager import PauseGC
-    from pyomo.core.expr.numeric_expr import LinearExpression
-
     S = prob.shape[1]
     free = np.flatnonzero(~(fixed_one | fixed_zero))  # sorted by (p, s, k)
     n = free.size
     eps = tie_break_per_usd
     const = float((inc.gain[fixed_one] - eps * inc.cost[fixed_one]).sum())
-    budget_left = prob.budget_usd_per_year - float(inc.cost[fixed_one].sum())
+    budget_left = prob.team_budget_usd_per_year - float(inc.cost[fixed_one].sum())
     caps_left = prob.slot_cap - np.bincount(inc.s[fixed_one], minlength=S)
 
     # groups = precinct-slots with free levels; contiguous because `free` is (p, s, k)-sorted
@@ -374,6 +390,7 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
         m.count = pyo.Constraint(range(n_classes), rule=lambda _m, t: LinearExpression(
             constant=0.0, linear_coefs=[1.0] + [-1.0] * len(class_members[t]),
             linear_vars=[_m.n[t]] + [y[j] for j in class_members[t]]) == 0.0)
-    return BuiltModel(model=m, free=free, constant=const,
-                      n_integer=len(multi) + len(single) + n_classes, tie_break_per_usd=eps,
-                      classes=classes)
+        variables = y + [m.x[g] for g in range(len(multi))] + [m.n[t] for t in range(n_classes)]
+    return BuiltIsolated(model=m, n_integer=len(multi) + len(single) + n_classes,
+                         tie_break_per_usd=eps, variables=variables, free=free, constant=const,
+                         classes=classes, group_start=g_start[multi], group_len=g_len[multi])

@@ -24,20 +24,8 @@ import numpy as np
 import pandas as pd
 
 from bheard.io import atomic_write_text
-
-#: paid hours a year of one full-time employee (facts row 64: 2,088 paid hours, 40-h week)
-PAID_HOURS_PER_FTE = 2088.0
-#: ASSUMPTION: persons on payroll per staffed post (covers paid leave, sick days and training);
-#: the same 1.2 paid-leave factor the shipped scenarios use in their cost per team-shift
-RELIEF_FACTOR = 1.2
-
-_KNOWN_SUMMARY_KEYS = {
-    "scenario", "status", "objective_covered_calls_per_year", "bound_covered_calls_per_year",
-    "gap", "eligible_calls_per_year", "coverage_share", "annual_cost_usd", "budget_usd",
-    "team_shifts_per_week", "build_seconds", "translate_seconds", "solve_seconds",
-    "demand_source", "diagnosis", "solver", "by_borough", "by_tour", "assumptions", "tours",
-}
-
+from bheard.plan import Plan
+from bheard.report import charts
 
 def write_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None,
                  output: str | Path | None = None) -> Path:
@@ -55,27 +43,12 @@ def write_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None,
 
 
 def _load(out: Path):
-    from bheard.errors import InputError
-    from bheard.plan import Plan
-
-    missing = [n for n in ("plan.csv", "summary.json") if not (out / n).exists()]
-    if missing:
-        raise InputError.single(out, "OUT_DIR", str(out),
-                                "a folder written by `bheard solve --out` (plan.csv and "
-                                f"summary.json; missing {', '.join(missing)})")
-    try:
-        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        plan = Plan.load(out)
-    except (ValueError, KeyError) as exc:
-        raise InputError.single(out / "summary.json", "(file)", str(exc)[:80],
-                                "a summary.json written by bheard") from None
-    return plan, summary
+    plan = Plan.load(out)
+    return plan, plan.summary()
 
 
 def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None) -> str:
     """The report's HTML text (see :func:`write_report`)."""
-    from bheard.report import charts
-
     out = Path(out_dir)
     plan, summary = _load(out)
     fdir = Path(frontier_dir) if frontier_dir is not None else out
@@ -128,7 +101,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         ("expected covered calls/year (objective)", _fmt(plan.objective, ",.1f")),
         ("proven upper bound, calls/year", _fmt(plan.bound, ",.1f")),
         ("relative gap (bound - objective) / objective", _fmt(plan.gap, ".2e")),
-        ("bound from", sv.get("bound_source", "")),
+        ("bound from", f"{sv.get('bound_source', '')}: {plan.solver.bound_meaning}"),
         ("termination", sv.get("termination", "")),
         ("requested gap / time limit", f"{_fmt(sv.get('mip_rel_gap'), 'g')} / "
                                        f"{_fmt(sv.get('time_limit_s'), 'g')} s"),
@@ -138,7 +111,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         ("variables / integers given to HiGHS",
          f"{_fmt(sv.get('n_variables'), ',')} / {_fmt(sv.get('n_integer'), ',')}"),
         ("greedy incumbent, calls/year", _fmt(sv.get("greedy_objective"), ",.1f")),
-        ("LP (Lagrangian) bound, calls/year", _fmt(sv.get("lagrangian_bound"), ",.1f")),
+        ("LP relaxation bound, calls/year", _fmt(sv.get("lp_bound"), ",.1f")),
         ("build / translate / solve seconds",
          f"{plan.build_seconds:.2f} / {plan.translate_seconds:.2f} / {plan.solve_seconds:.2f}"),
     ]
@@ -148,7 +121,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
     if ok:
         a = plan.assignments
         by_p = plan.by_precinct()
-        model = (summary.get("details") or {}).get("coverage_model")
+        model = plan.coverage_model
         coverage_model = ("isolated Erlang-loss model: own teams only" if not model
                           or model.startswith("isolated") else
                           f"shared coverage, {model}: teams of any precinct within the response "
@@ -183,7 +156,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         parts.append("<h2>Cost and headcount</h2>")
         parts.append(figure("chart-cost", "annual cost by borough and tour",
                             lambda: charts.cost_chart(a)))
-        hc, note = headcount_table(plan, summary)
+        hc, note = headcount_table(plan)
         parts.append(_df_table(hc, "headcount-table"))
         parts.append(f'<p class="note">{note}</p>')
 
@@ -227,10 +200,14 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
                          f"Never staffed on the grid: {n_none} precincts.</p>")
             parts.append(_df_table(n_by, "first-team-table"))
 
-    # ---- extra breakdowns from other modules (cost / workforce models) ---------------------
-    for key, value in summary.items():
-        if key in _KNOWN_SUMMARY_KEYS or not isinstance(value, (dict, list)) or not value:
+    # ---- the plan's typed summaries (fixed point, shared coverage, equity, costs) ----------
+    for key, value in plan.details.items():
+        if key in ("coverage_model",) or not isinstance(value, (dict, list)) or not value:
             continue
+        if key == "workforce":
+            value = {k: v for k, v in value.items() if k != "headcount" and v}
+            if not value:
+                continue
         parts.append(f'<h2 class="extra">{esc(key.replace("_", " ").capitalize())}</h2>')
         parts.append(_any_table(value, f"extra-{key}"))
 
@@ -238,56 +215,31 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
     parts.append('<h2 id="assumptions">Assumptions and sources</h2>')
     rows = [{"name": x.get("name"), "value": _short(x.get("value")), "unit": x.get("unit", ""),
              "source": x.get("source", "")} for x in plan.assumptions]
-    rows.append({"name": "headcount: paid hours per FTE", "value": f"{PAID_HOURS_PER_FTE:,.0f}",
-                 "unit": "hours/year", "source": "facts row 64 (EMS: 2,088 paid hours a year)"})
-    rows.append({"name": "headcount: relief factor", "value": f"{RELIEF_FACTOR}",
-                 "unit": "persons per staffed post",
-                 "source": "ASSUMPTION: covers paid leave, sick days and training; the same 1.2 "
-                           "paid-leave factor as the shipped scenarios' cost per team-shift"})
     parts.append(_df_table(pd.DataFrame(rows), "assumptions-table"))
 
     body = "\n".join(parts)
     return _PAGE.format(title=esc(f"bheard plan: {plan.scenario}"), css=_CSS, body=body)
 
 
-def headcount_table(plan, summary: dict) -> tuple[pd.DataFrame, str]:
-    """Team-shifts, staffed hours and FTE by tour and crew role.
-
-    ``FTE = team-shifts/week x tour hours x weeks/year x persons per team / 2,088 paid
-    hours x relief factor`` (facts row 64; relief factor an ASSUMPTION, see RELIEF_FACTOR).
-    """
-    crew = {"emt": 2, "social_worker": 1, "peer": 0}
-    weeks = 52.0
-    for x in plan.assumptions:
-        if x.get("name") == "teams.crew" and isinstance(x.get("value"), dict):
-            crew = {k: int(v) for k, v in x["value"].items()}
-        if x.get("name") == "weeks_per_year":
-            weeks = float(x["value"])
-    hours = {t["name"]: float(t["hours"]) for t in plan.tours}
-    rows = []
-    for r in plan.by_tour().itertuples(index=False):
-        h = hours.get(r.tour, 8.0)
-        row = {"tour": r.tour, "team_shifts_per_week": int(r.team_shifts_per_week),
-               "hours_per_shift": h, "annual_cost_usd": float(r.annual_cost_usd),
-               "team_hours_per_year": r.team_shifts_per_week * h * weeks}
-        for role, n in crew.items():
-            if n:
-                row[f"{role}_fte"] = row["team_hours_per_year"] * n / PAID_HOURS_PER_FTE * RELIEF_FACTOR
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    if len(df):
-        total = {c: df[c].sum() for c in df.columns if c not in ("tour", "hours_per_shift")}
-        total.update(tour="total", hours_per_shift=np.nan)
-        df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
-        fte_cols = [c for c in df.columns if c.endswith("_fte")]
-        df["total_fte"] = df[fte_cols].sum(axis=1)
-    note = (f"FTE = team-shifts/week x tour hours x {weeks:g} weeks/year x persons per team "
-            f"({', '.join(f'{k} {v}' for k, v in crew.items())}) / {PAID_HOURS_PER_FTE:,.0f} paid "
-            f"hours per FTE (facts row 64) x relief factor {RELIEF_FACTOR} (ASSUMPTION). "
-            "Cost is the plan's cost per team-shift x team-shifts x weeks.")
-    if any(k not in _KNOWN_SUMMARY_KEYS for k in summary):
-        note += " A detailed cost/workforce breakdown from the scenario follows below."
-    return df, note
+def headcount_table(plan) -> tuple[pd.DataFrame, str]:
+    """The plan's headcount (:attr:`bheard.Plan.headcount`) with each tour's annual cost, and
+    a note on how FTE are counted. Formats Plan fields; recomputes nothing."""
+    hc = plan.headcount.copy()
+    if len(hc):
+        cost = plan.by_tour().set_index("tour")["annual_cost_usd"]
+        hc["annual_cost_usd"] = [float(cost.sum()) if t == "total" else float(cost.get(t, 0.0))
+                                 for t in hc["tour"]]
+    sc = plan.resolved_scenario
+    if sc is not None:
+        wf = sc.workforce
+        crew = ", ".join(f"{k} {v}" for k, v in sc.teams.crew.model_dump().items() if v)
+        note = (f"FTE = team-shifts/week x shift hours x {sc.weeks_per_year:g} weeks/year x "
+                f"persons per team ({crew}) / ({wf.paid_hours_per_fte:,.0f} paid hours per FTE"
+                f" x {wf.productive_share:g} productive share) (models/workforce_cost.md). "
+                "Cost is the plan's cost per team-shift x team-shifts x weeks.")
+    else:
+        note = "FTE by role as saved with the plan (models/workforce_cost.md)."
+    return hc, note
 
 
 # ----------------------------------------------------------------------------------------

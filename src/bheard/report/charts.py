@@ -11,8 +11,7 @@ import io
 import numpy as np
 import pandas as pd
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-HOURS_PER_WEEK = 168
+from bheard.constants import DAYS, HOURS_PER_WEEK  # noqa: E402
 
 
 def _plt():

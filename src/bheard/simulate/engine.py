@@ -23,31 +23,29 @@ Lost calls are split as in the Comptroller audit (facts rows 23-24): ``off_hours
 the scenario running, e.g. 01:00-09:00 today), ``no_team`` (a tour runs but no team may serve
 the call's precinct), ``busy`` (teams on duty that could serve it were all busy or on break).
 
-Public API: :func:`simulate` (scenario / Plan / plan folder), :func:`simulate_arrays` (arrays),
-:class:`SimSetup`, :class:`SimResult`.
+This module is the engine (arrays in, :class:`SimResult` out: :func:`simulate_arrays`);
+:mod:`bheard.simulate` builds its :class:`SimSetup` from a Plan or a scenario.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bheard.errors import InputError
+from bheard.constants import HOURS_PER_WEEK
+from bheard.io import atomic_write_csv, atomic_write_json
 
-HOURS_PER_WEEK = 168
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
 
 #: outcome codes of a call
 SERVED, LOST_BUSY, LOST_NO_TEAM, LOST_OFF_HOURS = 0, 1, 2, 3
 OUTCOMES = ("served", "lost_busy", "lost_no_team", "lost_off_hours")
 
-#: tours of the shipped scenarios, used when a plan folder is simulated without its scenario
-STANDARD_TOURS = {"day": (9.0, 8.0), "evening": (17.0, 8.0), "overnight": (1.0, 8.0)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,6 +300,7 @@ def _ci(x: np.ndarray) -> tuple[float, float, float]:
     m = float(x.mean())
     if x.size < 2:
         return m, float("nan"), float("nan")
+    # deferred on purpose: scipy.stats takes about 1 s to import, only needed here
     from scipy.stats import t as student_t
 
     h = float(student_t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
@@ -362,8 +361,6 @@ class SimResult:
 
     def save(self, out_dir: str | Path) -> Path:
         """Write ``simulation.json`` and ``simulation_by_precinct.csv`` etc. atomically."""
-        from bheard.io import atomic_write_csv, atomic_write_json
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "simulation.json", self.summary())
@@ -381,8 +378,6 @@ class SimResult:
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
-    import json
-
     return json.loads(df.to_json(orient="records"))
 
 
@@ -401,8 +396,6 @@ def _group_table(keys: np.ndarray, labels, outcome: np.ndarray, name: str) -> pd
 def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
                     scenario_name: str = "") -> SimResult:
     """Run ``replications`` independent replications of ``setup`` (deterministic per seed)."""
-    import time
-
     t0 = time.perf_counter()
     if replications < 1:
         raise ValueError("replications must be >= 1")
@@ -459,237 +452,6 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
     return SimResult(scenario_name, setup.dispatch, replications, seed, setup.weeks, per,
                      overall, by_precinct, by_tour, by_hour, pred, settings,
                      time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------------------
-# scenario / plan level
-# --------------------------------------------------------------------------------------
-def hourly_demand(scenario) -> np.ndarray | None:
-    """(P, 168) eligible calls/hour for the scenario's precincts, or None for a table demand
-    (which gives only slot rates). Scaled by ``demand.scale``; mirrors ``demand_rates``."""
-    from bheard.data import precincts as precinct_table
-    from bheard.model.problem import hourly_rates, select_precincts
-
-    if scenario.demand.table is not None:
-        return None
-    table = precinct_table()
-    return hourly_rates(scenario, table, select_precincts(table, scenario.precincts)) * scenario.demand.scale
-
-
-def _slot_hourly(rates_ps: np.ndarray, start_how: np.ndarray, hours: np.ndarray) -> np.ndarray:
-    """(P, 168) hourly rates from slot rates (calls/hour): each hour gets the slot-time-weighted
-    rate of the slots covering it; hours no slot covers get 0 (demand there is unknown)."""
-    P, S = rates_ps.shape
-    cover = np.zeros((S, HOURS_PER_WEEK))
-    grid = np.arange(HOURS_PER_WEEK + 1, dtype=float)
-    for s in range(S):
-        a = float(start_how[s]) % HOURS_PER_WEEK
-        for shift in (-HOURS_PER_WEEK, 0, HOURS_PER_WEEK):
-            lo, hi = a + shift, a + shift + float(hours[s])
-            ov = np.clip(np.minimum(grid[1:], hi) - np.maximum(grid[:-1], lo), 0, None)
-            cover[s] += ov
-    return rates_ps @ cover  # overlapping slots add (their demands are the same calls only if
-    # the scenario double-counts; shipped scenarios have disjoint tours)
-
-
-def _slot_times(scenario):
-    tours = {t.name: t for t in scenario.shifts.tours}
-    slots = scenario.slots()
-    start = np.array([DAY_INDEX[d] * 24 + tours[t].start_hour for d, t in slots], dtype=float)
-    hours = np.array([tours[t].hours for _, t in slots], dtype=float)
-    return slots, start, hours
-
-
-def setup_from_scenario(scenario, teams: np.ndarray, *, dispatch: str | None = None,
-                        predicted=None, **overrides) -> SimSetup:
-    """A :class:`SimSetup` for a scenario and a (P, S) plan of teams."""
-    from bheard.model.problem import problem_from_scenario
-
-    sim = scenario.simulation
-    prob = problem_from_scenario(scenario)
-    slots, start, hours = _slot_times(scenario)
-    hourly = hourly_demand(scenario)
-    if hourly is None:
-        hourly = _slot_hourly(prob.calls_per_hour, start, hours)
-    mode = dispatch or sim.dispatch or scenario.coverage.mode
-    travel = None
-    if mode == "shared":
-        travel = scenario_travel_matrix(scenario, [t for _, t in slots])
-    weeks = sim.weeks or max(int(round(scenario.weeks_per_year)), 1)
-    args = dict(
-        precinct=prob.precinct, hourly_calls_per_hour=hourly,
-        teams=np.asarray(teams, dtype=np.int64), slot_start_how=start, slot_hours=hours,
-        slot_tour=np.array([t for _, t in slots], dtype=object),
-        slot_day=np.array([d for d, _ in slots], dtype=object),
-        service_time_hours=prob.service_time_hours, weeks=weeks, dispatch=mode,
-        max_wait_min=sim.max_wait_min, local_travel_min=sim.local_travel_min,
-        hospital_share=sim.hospital_share, hospital_extra_hours=sim.hospital_extra_hours,
-        availability=sim.availability, travel_min=travel,
-        response_standard_min=scenario.coverage.response_standard_min if mode == "shared"
-        else math.inf)
-    if predicted is not None:
-        args["predicted_covered_calls_per_year"] = float(predicted[0])
-        args["predicted_eligible_calls_per_year"] = float(predicted[1])
-    args.update(overrides)
-    try:
-        return SimSetup(**args)
-    except ValueError as exc:
-        raise InputError.single(scenario.source, "simulation", str(exc),
-                                "consistent simulation settings") from None
-
-
-def scenario_travel_matrix(scenario, slot_tours) -> np.ndarray:
-    """(S, P, P) travel minutes (base j -> call precinct i at [s, j, i]) from bheard.geography.
-
-    The hook for shared dispatch: any (P, P) or (S, P, P) matrix can be passed to
-    :class:`SimSetup` directly instead.
-    """
-    try:
-        from bheard import geography
-    except ImportError:  # pragma: no cover - geography is issue 4
-        raise InputError.single(scenario.source, "simulation.dispatch", "shared",
-                                "isolated or pooled (no bheard.geography in this install)") from None
-    from bheard.data import precincts as precinct_table
-    from bheard.model.problem import select_precincts
-
-    sel = select_precincts(precinct_table(), scenario.precincts)
-    times = geography.scenario_travel_times(scenario, sel)
-    return np.stack([np.asarray(times[t], dtype=float) for t in slot_tours])
-
-
-def plan_teams(plan, scenario) -> np.ndarray:
-    """(P, S) teams of a :class:`~bheard.plan.Plan` in the scenario's precinct/slot order."""
-    from bheard.model.problem import problem_from_scenario
-
-    prob = problem_from_scenario(scenario)
-    a = plan.assignments
-    slots = scenario.slots()
-    key = a.set_index(["precinct", "day", "tour"])["teams"]
-    idx = pd.MultiIndex.from_tuples([(int(p), d, t) for p in prob.precinct for d, t in slots])
-    vals = key.reindex(idx)
-    if vals.isna().any():
-        missing = vals.index[vals.isna()][:5].tolist()
-        raise InputError.single(scenario.source, "plan", missing,
-                                "a plan for this scenario (every precinct, day, tour)")
-    return vals.to_numpy(dtype=np.int64).reshape(prob.shape)
-
-
-def setup_from_plan_table(assignments: pd.DataFrame, tours: dict[str, tuple[float, float]],
-                          service_time_hours: float, settings=None, *,
-                          dispatch: str | None = None, source: str = "plan.csv",
-                          **overrides) -> SimSetup:
-    """A :class:`SimSetup` from a plan table alone (precinct, day, tour, teams, calls_per_hour).
-
-    ``tours``: tour name -> (start hour, hours). Demand outside the plan's slots is unknown and
-    not simulated (so ``lost_off_hours`` is 0).
-    """
-    from bheard.scenario import SimulationSettings
-
-    sim = settings or SimulationSettings()
-    a = assignments
-    unknown = sorted(set(a["tour"]) - set(tours))
-    if unknown:
-        raise InputError.single(source, "tour", unknown,
-                                f"tours with known start and hours ({sorted(tours)}); pass"
-                                " --scenario with the plan's scenario")
-    precs = sorted(a["precinct"].astype(int).unique())
-    slots = sorted({(d, t) for d, t in zip(a["day"], a["tour"])},
-                   key=lambda x: (DAY_INDEX[x[0]], list(tours).index(x[1])))
-    pi = {p: i for i, p in enumerate(precs)}
-    si = {s: i for i, s in enumerate(slots)}
-    P, S = len(precs), len(slots)
-    teams = np.zeros((P, S), dtype=np.int64)
-    rates = np.zeros((P, S))
-    rows_p = a["precinct"].astype(int).map(pi).to_numpy()
-    rows_s = np.array([si[(d, t)] for d, t in zip(a["day"], a["tour"])])
-    teams[rows_p, rows_s] = a["teams"].to_numpy(dtype=np.int64)
-    rates[rows_p, rows_s] = a["calls_per_hour"].to_numpy(dtype=float)
-    start = np.array([DAY_INDEX[d] * 24 + tours[t][0] for d, t in slots])
-    hours = np.array([tours[t][1] for _, t in slots])
-    mode = dispatch or sim.dispatch or "isolated"
-    if mode == "shared" and "travel_min" not in overrides:
-        raise InputError.single(source, "--dispatch", "shared",
-                                "isolated or pooled for a plan folder (shared needs the scenario)")
-    pred = None
-    if "expected_covered_calls" in a and "eligible_calls" in a:
-        pred = (float(a["expected_covered_calls"].sum()), float(a["eligible_calls"].sum()))
-    args = dict(
-        precinct=np.array(precs), hourly_calls_per_hour=_slot_hourly(rates, start, hours),
-        teams=teams, slot_start_how=start, slot_hours=hours,
-        slot_tour=np.array([t for _, t in slots], dtype=object),
-        slot_day=np.array([d for d, _ in slots], dtype=object),
-        service_time_hours=service_time_hours, weeks=sim.weeks or 52, dispatch=mode,
-        max_wait_min=sim.max_wait_min, local_travel_min=sim.local_travel_min,
-        hospital_share=sim.hospital_share, hospital_extra_hours=sim.hospital_extra_hours,
-        availability=sim.availability,
-        predicted_covered_calls_per_year=None if pred is None else pred[0],
-        predicted_eligible_calls_per_year=None if pred is None else pred[1])
-    args.update(overrides)
-    return SimSetup(**args)
-
-
-def simulate(scenario_or_plan, replications: int | None = None, seed: int | None = None, *,
-             scenario=None, dispatch: str | None = None, base_dir=None,
-             **overrides) -> SimResult:
-    """Simulate a plan and return a :class:`SimResult`.
-
-    ``scenario_or_plan``: a scenario (path, dict or Scenario: solved first), a
-    :class:`~bheard.plan.Plan` (give its ``scenario=``), or a saved plan folder (plan.csv +
-    summary.json; ``scenario=`` supplies the tours, else the shipped tour names are assumed).
-    ``replications``/``seed`` default to the scenario's ``simulation`` section (10, 0).
-    ``dispatch`` overrides ``simulation.dispatch``; ``overrides`` set :class:`SimSetup` fields
-    (e.g. ``availability=0.9``, ``max_wait_min=10``).
-    """
-    from bheard.plan import Plan
-    from bheard.scenario import Scenario, SimulationSettings, load_scenario
-
-    sc = load_scenario(scenario, base_dir=base_dir) if scenario is not None else None
-    target = scenario_or_plan
-    if isinstance(target, (str, Path)) and Path(target).is_dir():
-        folder = Path(target)
-        if not (folder / "plan.csv").is_file():
-            raise InputError.single(folder, "(folder)", str(folder),
-                                    "a plan folder with plan.csv and summary.json (bheard solve -o)")
-        target = Plan.load(folder)
-    if isinstance(target, Plan):
-        plan = target
-        if not plan.feasible or plan.assignments.empty:
-            raise InputError.single(plan.scenario, "plan", plan.status, "a feasible plan")
-        sim = sc.simulation if sc is not None else SimulationSettings()
-        reps = replications or sim.replications
-        sd = sim.seed if seed is None else seed
-        if sc is not None:
-            teams = plan_teams(plan, sc)
-            setup = setup_from_scenario(
-                sc, teams, dispatch=dispatch,
-                predicted=(plan.objective, plan.eligible_calls), **overrides)
-        else:
-            tours = {t: STANDARD_TOURS.get(t, (None, None)) for t in plan.assignments["tour"].unique()}
-            tours = {t: v for t, v in tours.items() if v[0] is not None}
-            tau = _plan_service_time(plan)
-            setup = setup_from_plan_table(plan.assignments, tours, tau, sim, dispatch=dispatch,
-                                          source=plan.scenario, **overrides)
-        result = simulate_arrays(setup, reps, sd, plan.scenario)
-        result.optimizer_model = (plan.details or {}).get("coverage_model", "isolated")
-        return result
-    if not isinstance(target, Scenario):
-        target = load_scenario(target, base_dir=base_dir)
-    from bheard.solve import solve as run_solve
-
-    plan = run_solve(target)
-    if not plan.feasible:
-        raise InputError.single(target.source, "scenario", plan.status,
-                                "a feasible scenario (diagnosis: " + "; ".join(plan.diagnosis) + ")")
-    return simulate(plan, replications, seed, scenario=target, dispatch=dispatch, **overrides)
-
-
-def _plan_service_time(plan) -> float:
-    """Mean service time (hours) recorded in a plan's assumptions (teams.service_time_hours)."""
-    for a in plan.assumptions or []:
-        if a.get("name") == "teams.service_time_hours":
-            return float(a["value"])
-    raise InputError.single(plan.scenario, "summary.json assumptions", "(missing)",
-                            "teams.service_time_hours (pass --scenario)")
 
 
 def predicted_vs_simulated(result: SimResult) -> dict:
@@ -750,7 +512,5 @@ def explain_difference(result: SimResult) -> list[str]:
     return out
 
 
-__all__ = ["SimSetup", "SimResult", "simulate", "simulate_arrays", "setup_from_scenario",
-           "setup_from_plan_table", "hourly_demand", "plan_teams", "predicted_vs_simulated",
-           "explain_difference",
-           "OUTCOMES"]
+__all__ = ["SimSetup", "SimResult", "simulate_arrays", "predicted_vs_simulated",
+           "explain_difference", "OUTCOMES"]

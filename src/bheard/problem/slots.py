@@ -1,7 +1,8 @@
-"""ProblemData: the staffing problem as plain numpy arrays (no Pyomo, no pandas).
+"""Slot problem data: the staffing problem over (precinct, day, tour) as numpy arrays.
 
 Index conventions: ``p`` = precinct (0..P-1), ``s`` = shift slot (day, tour) (0..S-1),
-``k`` = team level (the k-th team in a precinct-slot, 1..K).
+``k`` = team level (the k-th team in a precinct-slot, 1..K). No Pyomo here: formulations
+(:mod:`bheard.model`) build their models from these arrays.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bheard.constants import HOURS_PER_WEEK
+from bheard.costs import role_fte_per_team_slot, shift_cost_usd
+from bheard.data import precincts as precinct_table
+from bheard.demand.prior import prior_hourly
+from bheard.demand.slots import slot_mean_rates
+from bheard.demand.table import read_demand_table
+from bheard.geography import slot_reach
 from bheard.queueing import erlang_b_table
-
-DAY_INDEX = {d: i for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))}
+from bheard.scenario.hours import slot_open, slot_times
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,10 +33,12 @@ class ProblemData:
         slot_day, slot_tour: (S,) day name and tour name of each slot.
         slot_hours: (S,) tour length, hours.
         slot_cost_usd: (S,) cost of one team working one shift of the slot, USD.
+        slot_start_how: (S,) slot start, hours of the week (Monday 00:00 = 0).
         calls_per_hour: (P, S) eligible calls/hour.
         service_time_hours: mean busy time per call, hours.
         weeks_per_year: weeks a year the weekly schedule runs.
-        budget_usd_per_year: money for teams, USD/year.
+        team_budget_usd_per_year: money for teams, USD/year (``budget.annual_usd`` times
+            ``budget.crisis_team_share`` when given).
         max_teams: (P, S) int upper bound on teams.
         min_teams: (P, S) int lower bound on teams.
         slot_cap: (S,) citywide max teams in each slot (``inf`` = no cap).
@@ -45,7 +54,7 @@ class ProblemData:
     calls_per_hour: np.ndarray
     service_time_hours: float
     weeks_per_year: float
-    budget_usd_per_year: float
+    team_budget_usd_per_year: float
     max_teams: np.ndarray
     min_teams: np.ndarray
     slot_cap: np.ndarray
@@ -60,6 +69,7 @@ class ProblemData:
     role_names: tuple = ()
     role_fte_per_team: np.ndarray | None = None
     role_cap: np.ndarray | None = None
+    slot_start_how: np.ndarray | None = None
 
     def __post_init__(self):
         P, S = self.calls_per_hour.shape
@@ -67,6 +77,8 @@ class ProblemData:
                             ("max_teams", (P, S)), ("min_teams", (P, S)), ("slot_cap", (S,))):
             if np.shape(getattr(self, name)) != shape:
                 raise ValueError(f"ProblemData.{name} must have shape {shape}")
+        if self.slot_start_how is None:
+            object.__setattr__(self, "slot_start_how", np.zeros(S))
         if self.slot_cap_label is None:
             object.__setattr__(self, "slot_cap_label",
                                np.array(["limits.max_teams_per_tour"] * S, dtype=object))
@@ -110,30 +122,22 @@ class ProblemData:
         """USD/year of a (P, S) plan."""
         return float((np.asarray(teams) * self.team_cost_per_year()[None, :]).sum())
 
-
-def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) index of each run of equal values in a sorted ``key``."""
-    key = np.asarray(key)
-    if key.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    brk = np.flatnonzero(np.diff(key)) + 1
-    return (np.concatenate([[0], brk]).astype(np.int64),
-            np.concatenate([brk, [key.size]]).astype(np.int64))
+    def hourly_calls_per_hour(self) -> np.ndarray:
+        """(P, 168) calls/hour by hour of week implied by the slot rates: each hour gets the
+        time-weighted rate of the slots covering it (0 where no slot runs)."""
+        return slot_rates_to_hourly(self.calls_per_hour, self.slot_start_how, self.slot_hours)
 
 
 def problem_from_scenario(scenario) -> ProblemData:
-    """Geography + demand for a :class:`bheard.scenario.Scenario` -> :class:`ProblemData`."""
-    from bheard.data import precincts as precinct_table
-
+    """Geography + demand + costs + limits of a :class:`bheard.scenario.Scenario` as arrays."""
     table = precinct_table()
     sel = select_precincts(table, scenario.precincts)
-    slots = scenario.slots()
+    slots, start_how, hours = slot_times(scenario.shifts)
     tours = {t.name: t for t in scenario.shifts.tours}
     slot_day = np.array([d for d, _ in slots], dtype=object)
     slot_tour = np.array([t for _, t in slots], dtype=object)
-    hours = np.array([tours[t].hours for _, t in slots], dtype=float)
-    start_how = np.array([DAY_INDEX[d] * 24 + tours[t].start_hour for d, t in slots])
-    cost = np.array([scenario.tour_cost_usd(t) for _, t in slots], dtype=float)
+    cost = np.array([shift_cost_usd(scenario, t, tours[t].start_hour, tours[t].hours)
+                     for _, t in slots], dtype=float)
 
     rates = demand_rates(scenario, table, sel, slots, start_how, hours) * scenario.demand.scale
 
@@ -145,9 +149,7 @@ def problem_from_scenario(scenario) -> ProblemData:
         idx = np.flatnonzero(sel["precinct"].to_numpy() == p)
         min_teams[idx, :] = np.maximum(min_teams[idx, :], n)
     if scenario.shifts.hours_of_operation is not None:
-        # slots outside the hours of operation get no teams (bheard.model.staggered)
-        from bheard.model.staggered import slot_open
-
+        # slots outside the hours of operation get no teams
         closed = ~slot_open(scenario.shifts, start_how, hours)
         max_teams[:, closed] = 0
         min_teams[:, closed] = 0
@@ -156,12 +158,8 @@ def problem_from_scenario(scenario) -> ProblemData:
     cap_label = np.array([f"limits.max_teams_per_tour[{t}]" for _, t in slots], dtype=object)
     extra = {}
     if scenario.coverage.mode == "shared":
-        from bheard.geography import slot_reach
-
         extra["reach"] = slot_reach(scenario, sel, list(slot_tour))
     if scenario.workforce.max_headcount:
-        from bheard.costs import role_fte_per_team_slot
-
         names, fte = role_fte_per_team_slot(scenario.workforce, scenario.teams.crew, hours,
                                             scenario.weeks_per_year)
         extra.update(role_names=names, role_fte_per_team=fte, role_cap=np.array(
@@ -170,9 +168,10 @@ def problem_from_scenario(scenario) -> ProblemData:
         precinct=sel["precinct"].to_numpy(dtype=np.int64),
         borough=sel["borough"].to_numpy(dtype=object),
         slot_day=slot_day, slot_tour=slot_tour, slot_hours=hours, slot_cost_usd=cost,
+        slot_start_how=start_how,
         calls_per_hour=rates, service_time_hours=scenario.teams.service_time_hours,
         weeks_per_year=scenario.weeks_per_year,
-        budget_usd_per_year=scenario.budget.team_budget_usd,
+        team_budget_usd_per_year=scenario.budget.team_budget_usd,
         max_teams=max_teams, min_teams=min_teams, slot_cap=caps, slot_cap_label=cap_label,
         min_teams_label=("limits.min_teams_every_precinct" if lim.min_teams_every_precinct
                          else "limits.min_teams"),
@@ -192,12 +191,8 @@ def select_precincts(table: pd.DataFrame, spec) -> pd.DataFrame:
 def demand_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame, slots, start_how,
                  hours) -> np.ndarray:
     """(P, S) eligible calls/hour from the scenario's demand source."""
-    from bheard.demand.slots import slot_mean_rates
-
     d = scenario.demand
     if d.table is not None:
-        from bheard.demand.table import read_demand_table
-
         return read_demand_table(d.table, slots, sel["precinct"].to_numpy())
     return slot_mean_rates(hourly_rates(scenario, table, sel), start_how, hours)
 
@@ -207,14 +202,12 @@ def hourly_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray
 
     A ``table`` demand source has slot rates only and is not handled here.
     """
-    from bheard.demand.slots import HOURS_PER_WEEK
-
     d = scenario.demand
     if d.prior is not None:
-        from bheard.demand.prior import prior_hourly
-
         hourly = prior_hourly(d.prior, table)
     elif d.forecast is not None:
+        # deferred on purpose: the forecast imports scipy.stats (about 1 s), which prior and
+        # table scenarios never need
         from bheard.demand.forecast import forecast_hourly
 
         f = d.forecast
@@ -228,3 +221,29 @@ def hourly_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray
         missing = wide.index[wide.isna().any(axis=1)].tolist()
         raise ValueError(f"hourly demand has no rate for precincts {missing[:10]}")
     return wide.to_numpy(dtype=float)
+
+
+def scaled_hourly_rates(scenario) -> np.ndarray | None:
+    """(P, 168) eligible calls/hour of a prior or forecast scenario, times ``demand.scale``
+    (None for a table demand, which has slot rates only)."""
+    if scenario.demand.table is not None:
+        return None
+    table = precinct_table()
+    return hourly_rates(scenario, table, select_precincts(table, scenario.precincts)) \
+        * scenario.demand.scale
+
+
+def slot_rates_to_hourly(rates_ps: np.ndarray, start_how: np.ndarray, hours: np.ndarray
+                         ) -> np.ndarray:
+    """(P, 168) hourly rates from slot rates (calls/hour): each hour gets the slot-time-weighted
+    rate of the slots covering it; hours no slot covers get 0 (demand there is unknown)."""
+    P, S = rates_ps.shape
+    cover = np.zeros((S, HOURS_PER_WEEK))
+    grid = np.arange(HOURS_PER_WEEK + 1, dtype=float)
+    for s in range(S):
+        a = float(start_how[s]) % HOURS_PER_WEEK
+        for shift in (-HOURS_PER_WEEK, 0, HOURS_PER_WEEK):
+            lo, hi = a + shift, a + shift + float(hours[s])
+            ov = np.clip(np.minimum(grid[1:], hi) - np.maximum(grid[:-1], lo), 0, None)
+            cover[s] += ov
+    return rates_ps @ cover

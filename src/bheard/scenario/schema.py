@@ -1,15 +1,10 @@
-"""Scenario files: schema, YAML loading, ``extends:`` inheritance and user-facing errors.
+"""Scenario schema: the pydantic models a scenario file is validated into.
 
 A scenario is a YAML file (or a dict with the same structure) validated into an immutable
 :class:`Scenario`. Unknown keys are errors, so a typo is never silently ignored. Every default
-below names its source (``facts`` = ``../shared/facts.md`` row numbers, mirrored in README.md)
-or is labelled an assumption.
-
-Inheritance: ``extends: parent.yaml`` (path relative to the child file) loads the parent first
-and overrides it field by field (nested mappings merge key by key; lists and scalars are
-replaced). Relative paths inside a file (``demand.table``, ``demand.forecast.history``) resolve
-against the folder of the file that states them; for a dict they resolve against ``base_dir``
-(default: the working directory).
+below names its source in ``docs/sources.md`` (``S-...`` published figures, ``A-...`` labelled
+assumptions). Reading files, ``extends:`` and relative paths: :mod:`bheard.scenario.loader`;
+checks against the shipped data: :mod:`bheard.scenario.checks`.
 """
 
 from __future__ import annotations
@@ -17,9 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from pathlib import Path
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,10 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from bheard.constants import DAYS, ROLES
+from bheard.data import BOROUGHS
 from bheard.demand.rules import EligibilityRules
-from bheard.errors import InputError, Problem
+from bheard.errors import InputError
+from bheard.scenario.checks import problems as data_problems
+from bheard.scenario.hours import slots as shift_slots
+from bheard.scenario.messages import problems_from
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 Borough = Literal["Manhattan", "Bronx", "Brooklyn", "Queens", "Staten Island"]
 
@@ -300,9 +298,6 @@ class Budget(_Strict):
         return self.annual_usd * (1.0 if self.crisis_team_share is None else self.crisis_team_share)
 
 
-ROLES = ("emt", "paramedic", "social_worker", "peer")
-
-
 class CoverageSettings(_Strict):
     """Which coverage model: ``isolated`` (own teams only) or ``shared`` (MEXCLP across
     precincts within the response standard; ``models/shared_coverage.md``)."""
@@ -319,6 +314,9 @@ class CoverageSettings(_Strict):
         " workload, iterated to a fixed point")
     amexclp: bool = Field(False, description="apply Larson's correction Q(N, q, k)"
                           " (Batta, Dolan & Krishnamurthy 1989)")
+    initial_busy_probability: float = Field(
+        0.5, gt=0, lt=1, description="starting busy probability q of the fixed point (the"
+        " result must not depend on it beyond the tolerance). ASSUMPTION")
     max_busy_probability: float = Field(
         0.95, gt=0, lt=1, description="cap on q from workload. ASSUMPTION")
     damping: float = Field(0.5, gt=0, le=1, description="fixed point step: q <- q + damping x"
@@ -369,8 +367,7 @@ class GeographySettings(_Strict):
     @field_validator("speeds_kmh")
     @classmethod
     def _speeds(cls, v):
-        from bheard.data import BOROUGHS as _B
-
+        _B = BOROUGHS
         missing = [b for b in _B if b not in v]
         if missing or any(not x > 0 for x in v.values()):
             raise ValueError(f"a speed > 0 km/h for every borough {list(_B)}"
@@ -587,16 +584,6 @@ class Scenario(_Strict):
         return self
 
     # --- convenience -------------------------------------------------------------------
-    def tour_cost_usd(self, tour: str) -> float:
-        """Cost of one team working one ``tour`` shift, USD."""
-        c = self.teams.cost_per_team_shift_usd
-        if c is None:
-            from bheard.costs import team_shift_cost
-
-            t = next(t for t in self.shifts.tours if t.name == tour)
-            return team_shift_cost(self.costs, self.workforce, self.teams.crew, t).total_usd
-        return float(c[tour] if isinstance(c, dict) else c)
-
     def tour_cap(self, tour: str) -> int | None:
         """Citywide max teams on duty in one slot of ``tour`` (None = no cap)."""
         caps = self.limits.max_teams_per_tour
@@ -608,219 +595,46 @@ class Scenario(_Strict):
 
     def slots(self) -> list[tuple[str, str]]:
         """The (day, tour) slots of the week, in day order then tour order."""
-        out = []
-        for d in DAYS:
-            for t in self.shifts.tours:
-                days = t.days if t.days is not None else self.shifts.days
-                if d in days:
-                    out.append((d, t.name))
-        return out
+        return shift_slots(self.shifts)
 
     def with_overrides(self, **changes: Any) -> "Scenario":
-        """A copy with dotted-path overrides, e.g. ``{"budget.annual_usd": 5e6}``; validated."""
+        """A copy with dotted-path overrides, e.g. ``{"budget.annual_usd": 5e6}``; validated.
+
+        An unknown path raises :class:`InputError` naming it (like an unknown key in a file).
+        """
         data = self.model_dump(mode="python", exclude={"source"})
         for dotted, value in changes.items():
-            node = data
-            parts = dotted.split(".")
-            for p in parts[:-1]:
-                node = node[p]
+            node: Any = data
+            parts = str(dotted).split(".")
+            for i, p in enumerate(parts[:-1]):
+                nxt = node.get(p) if isinstance(node, dict) else None
+                if nxt is None:
+                    if isinstance(node, dict) and p in node:  # an optional section not set
+                        node[p] = nxt = {}
+                    else:
+                        raise InputError.single(self.source, ".".join(parts[:i + 1]), dotted,
+                                                "a dotted path of existing scenario fields")
+                node = nxt
+            if not isinstance(node, dict):
+                raise InputError.single(self.source, dotted, value,
+                                        "a dotted path of existing scenario fields")
             node[parts[-1]] = value
-        return _validate(data, self.source)
+        return Scenario.validate_dict(data, self.source)
+
+    @classmethod
+    def validate_dict(cls, data: dict, source: str) -> "Scenario":
+        """Validate plain data (paths already resolved) into a Scenario, or raise
+        :class:`InputError` listing every problem: schema first, then the checks against the
+        shipped data (:func:`bheard.scenario.checks.problems`)."""
+        data = dict(data)
+        data["source"] = source
+        try:
+            scenario = cls.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(source, problems_from(exc, cls)) from None
+        found = data_problems(scenario)
+        if found:
+            raise InputError(source, found)
+        return scenario
 
 
-# --------------------------------------------------------------------------------------
-# loading
-# --------------------------------------------------------------------------------------
-_PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"),
-                ("geography", "travel_times"))
-
-
-def _resolve_paths(data: dict, base: Path) -> None:
-    """Make the relative file paths of one file's data absolute against ``base`` (in place)."""
-    for path in _PATH_FIELDS:
-        node: Any = data
-        for key in path[:-1]:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict) and isinstance(node.get(path[-1]), str):
-            p = Path(node[path[-1]]).expanduser()
-            node[path[-1]] = str(p if p.is_absolute() else (base / p))
-
-
-def _merge(parent: Any, child: Any) -> Any:
-    """Child overrides parent field by field: mappings merge recursively, anything else replaces."""
-    if isinstance(parent, dict) and isinstance(child, dict):
-        out = dict(parent)
-        for k, v in child.items():
-            out[k] = _merge(parent[k], v) if k in parent else v
-        return out
-    return child
-
-
-def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in chain + (path,))
-        raise InputError.single(chain[-1], "extends", str(path), f"no cycle ({cycle})")
-    if not path.exists():
-        where = chain[-1] if chain else None
-        raise InputError.single(where or path, "extends" if chain else "(file)", str(path),
-                                "an existing scenario file")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError.single(path, where, problem, "valid YAML") from None
-    except UnicodeDecodeError:
-        raise InputError.single(path, "(file)", "undecodable bytes", "a UTF-8 text file") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError.single(path, "(top level)", type(data).__name__,
-                                "a mapping of scenario fields (name: ..., shifts: ...)")
-    _resolve_paths(data, path.parent)
-    parent_ref = data.pop("extends", None)
-    if parent_ref is None:
-        return data
-    if not isinstance(parent_ref, str):
-        raise InputError.single(path, "extends", parent_ref, "a path to a parent scenario file")
-    parent_path = (path.parent / parent_ref).resolve()
-    parent = _read_yaml(parent_path, chain + (path,))
-    return _merge(parent, data)
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class reached by following ``loc`` from :class:`Scenario`."""
-    model: Any = Scenario
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        fields = getattr(model, "model_fields", None)
-        if fields is None or part not in fields:
-            return None
-        ann = fields[part].annotation
-        model = _first_model(ann)
-    return model
-
-
-def _first_model(ann: Any) -> Any:
-    import typing
-
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    for arg in typing.get_args(ann):
-        m = _first_model(arg)
-        if m is not None:
-            return m
-    return None
-
-
-def _problems_from(exc: ValidationError) -> list[Problem]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err.get("loc", ()))
-        # pydantic adds union-member tags to the path (e.g. 'tuple[int, ...]'); drop them
-        clean = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in
-                 ("BoroughFilter", "literal['all']", "function-after", "function-before",
-                  "str", "int", "float", "dict", "tuple", "json-or-python")))]
-        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in clean)
-        field = field.replace(".[", "[")
-        kind = err.get("type", "")
-        msg = err.get("msg", "")
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if kind == "extra_forbidden":
-            parent = _model_at(tuple(clean[:-1]))
-            allowed = sorted(parent.model_fields) if parent is not None else []
-            allowed = [a for a in allowed if a != "source"]
-            expected = "no unknown keys" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
-            problems.append(Problem(field, clean[-1] if clean else err.get("input"), expected))
-            continue
-        if kind == "missing":
-            problems.append(Problem(field, "(missing)", "this required field"))
-            continue
-        problems.append(Problem(field, err.get("input"), msg[:1].lower() + msg[1:]))
-    # the same location can fail several union members; keep the first message per field
-    seen: dict[str, Problem] = {}
-    for p in problems:
-        seen.setdefault(p.field, p)
-    return list(seen.values())
-
-
-def _validate(data: dict, source: str) -> Scenario:
-    data = dict(data)
-    data["source"] = source
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(source, _problems_from(exc)) from None
-    _check_against_data(scenario)
-    return scenario
-
-
-def _check_against_data(s: Scenario) -> None:
-    """Checks that need the shipped precinct table: every named precinct must exist."""
-    from bheard.data import precincts as _precincts
-
-    known = set(_precincts()["precinct"].astype(int))
-    problems = []
-    if s.shifts.staggered is not None or s.shifts.hours_of_operation is not None:
-        from bheard.model.staggered import scenario_problems
-
-        problems.extend(scenario_problems(s))
-    if isinstance(s.precincts, tuple):
-        for i, p in enumerate(s.precincts):
-            if p not in known:
-                problems.append(Problem(f"precincts[{i}]", p, "an NYPD precinct number (one of the 78)"))
-        if len(set(s.precincts)) != len(s.precincts):
-            problems.append(Problem("precincts", list(s.precincts), "no repeated precinct"))
-    for p in s.limits.min_teams:
-        if p not in known:
-            problems.append(Problem(f"limits.min_teams.{p}", p, "an NYPD precinct number"))
-    if s.demand.prior is not None:
-        for p in s.demand.prior.uplift:
-            if p not in known:
-                problems.append(Problem(f"demand.prior.uplift.{p}", p, "an NYPD precinct number"))
-    for field, path in (("demand.table", s.demand.table),
-                        ("demand.forecast.history",
-                         s.demand.forecast.history if s.demand.forecast else None),
-                        ("geography.travel_times", s.geography.travel_times)):
-        if path is not None and not Path(path).exists():
-            problems.append(Problem(field, str(path), "an existing file (relative paths resolve"
-                                    " against the scenario file's folder)"))
-    if problems:
-        raise InputError(s.source, problems)
-
-
-def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
-                  base_dir: str | Path | None = None) -> Scenario:
-    """Load and validate a scenario from a YAML file path or a dict.
-
-    Raises :class:`bheard.errors.InputError` naming the file, field, bad value and what was
-    expected. A dict's relative paths resolve against ``base_dir`` (default: working directory);
-    a dict may use ``extends:`` too (resolved against ``base_dir``).
-    """
-    if isinstance(src, Scenario):
-        return src
-    if isinstance(src, Mapping):
-        base = Path(base_dir) if base_dir is not None else Path.cwd()
-        data = _to_plain(src)
-        _resolve_paths(data, base)
-        parent_ref = data.pop("extends", None)
-        if parent_ref is not None:
-            data = _merge(_read_yaml((base / parent_ref).resolve(), ()), data)
-        return _validate(data, "<dict>")
-    path = Path(src)
-    if path.is_dir():
-        raise InputError.single(path, "(file)", str(path), "a scenario YAML file, not a folder")
-    data = _read_yaml(path.resolve(), ())
-    return _validate(data, str(src))
-
-
-def _to_plain(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {k: _to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_plain(v) for v in obj]
-    return obj

@@ -1,0 +1,125 @@
+"""Planner workflow commands: ``bheard frontier``, ``bheard batch``, ``bheard report``.
+
+Thin wrappers over :func:`bheard.frontier.frontier`, :func:`bheard.batch.batch` and
+:func:`bheard.report.write_report`. Exit codes: 0 ok; 1 some scenario failed / infeasible;
+2 bad input.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from bheard.cli.common import err_console, fail_input, out_console
+from bheard.constants import FEASIBLE_STATUSES
+from bheard.errors import InputError
+
+
+def frontier_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    budgets: str = typer.Option(..., "--budgets", help="START:STOP:N (N budgets in USD/year, "
+                                "both ends included, e.g. 50e6:1.1e9:25) or a comma list."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for frontier.csv, "
+                                       "frontier.png and first_team_budget.csv (default "
+                                       "out/<scenario name>-frontier)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit",
+                                               help="Solver time limit per budget (seconds)."),
+):
+    """Coverage vs budget: re-solve one scenario at many budgets (model data built once)."""
+    from bheard.frontier import frontier
+
+    try:
+        if time_limit is not None and not time_limit > 0:
+            raise InputError.single("--time-limit", "--time-limit", time_limit,
+                                    "a number > 0 (seconds)")
+        fr = frontier(scenario, budgets, time_limit_s=time_limit)
+    except InputError as exc:
+        fail_input(exc)
+    dest = out if out is not None else Path("out") / f"{fr.scenario}-frontier"
+    fr.save(dest)
+    _print_frontier(fr, out_console)
+    out_console.print(f"wrote {dest / 'frontier.csv'}, {dest / 'frontier.png'} and "
+                      f"{dest / 'first_team_budget.csv'} ({fr.total_seconds:.1f} s)")
+    if not (fr.table["status"].isin(list(FEASIBLE_STATUSES))).any():
+        raise typer.Exit(1)
+
+def batch_cmd(
+    scenarios: List[str] = typer.Argument(..., help="Scenario files, folders or glob "
+                                          "patterns (quote globs)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (batch_summary.csv and "
+                             "one folder per plan)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local worker "
+                                          "processes (default: CPU count; 1 = in process)."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Run on an existing Dask "
+                                       "scheduler, e.g. tcp://HOST:8786."),
+    force: bool = typer.Option(False, "--force", help="Re-solve scenarios whose output "
+                               "already exists."),
+    progress: bool = typer.Option(True, "--progress/--no-progress",
+                                  help="Show a progress bar."),
+):
+    """Solve many scenarios; skip ones already solved (same content hash); resumable."""
+    from bheard.batch import batch
+
+    try:
+        if workers is not None and workers < 1:
+            raise InputError.single("--workers", "--workers", workers, "an integer >= 1")
+        res = batch(scenarios, out, workers=workers, dask=dask, progress=progress,
+                    force=force,
+                    on_result=None if progress else (lambda r: out_console.print(
+                        f"{r['run']:6s} {r['scenario']} {r['status']}", highlight=False)))
+    except InputError as exc:
+        fail_input(exc)
+    s = res.summary
+    counts = s["run"].value_counts().to_dict()
+    out_console.print(
+        f"{len(s)} scenarios: {counts.get('solved', 0)} solved, {counts.get('cached', 0)} "
+        f"already done, {counts.get('failed', 0)} failed; {res.seconds:.1f} s on "
+        f"{res.workers}; wrote {out / 'batch_summary.csv'}")
+    if res.n_failed:
+        bad = s[(s["run"] == "failed") | ~s["status"].isin(
+            list(FEASIBLE_STATUSES))]
+        for r in bad.itertuples(index=False):
+            first = str(r.error or "").strip().splitlines()
+            err_console.print(f"[red]{r.status}[/]: {r.file}: "
+                              f"{first[0] if first else ''}", highlight=False)
+        raise typer.Exit(1)
+
+def report_cmd(
+    out_dir: Path = typer.Argument(..., help="Folder written by `bheard solve --out`."),
+    frontier_dir: Optional[Path] = typer.Option(None, "--frontier", help="Folder with "
+                                                "frontier.csv (default: OUT_DIR if it has "
+                                                "one)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="HTML file to write "
+                                          "(default OUT_DIR/report.html)."),
+):
+    """Write one self-contained HTML report (map, charts, frontier, assumptions)."""
+    from bheard.report import write_report
+
+    try:
+        if frontier_dir is not None and not (frontier_dir / "frontier.csv").exists():
+            raise InputError.single("--frontier", "--frontier", str(frontier_dir),
+                                    "a folder with frontier.csv (from `bheard frontier`)")
+        path = write_report(out_dir, frontier_dir=frontier_dir, output=output)
+    except InputError as exc:
+        fail_input(exc)
+    out_console.print(f"wrote {path}")
+
+
+def _print_frontier(fr, console) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{fr.scenario}: budget frontier", title_justify="left")
+    for col in ("budget $M/yr", "covered calls/yr", "coverage", "gap", "status",
+                "team-shifts/wk", "calls per extra $1M"):
+        t.add_column(col, justify="right")
+    for r in fr.table.itertuples(index=False):
+        m = r.marginal_calls_per_million_usd
+        ok = isinstance(r.covered_calls, float) and math.isfinite(r.covered_calls)
+        t.add_row(f"{r.budget_usd / 1e6:,.1f}", f"{r.covered_calls:,.0f}" if ok else "-",
+                  f"{r.coverage_share:.1%}" if ok else "-", f"{r.gap:.1e}" if ok else "-",
+                  r.status, f"{r.team_shifts_per_week:,}",
+                  f"{m:,.1f}" if isinstance(m, float) and math.isfinite(m) else "")
+    console.print(t)

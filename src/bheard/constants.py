@@ -1,0 +1,41 @@
+"""Constants shared by every stage: the week, crew roles, plan statuses, the tie-break.
+
+One place for each: code anywhere in bheard imports these names instead of redefining them.
+"""
+
+from __future__ import annotations
+
+#: days of the week, in the order slots and hours of week are numbered (Monday = 0)
+DAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: day name -> index 0..6
+DAY_INDEX: dict[str, int] = {d: i for i, d in enumerate(DAYS)}
+#: hours in a week; hour of week 0 is Monday 00:00-01:00
+HOURS_PER_WEEK: int = 168
+
+#: crew roles a team can have (persons per team in ``teams.crew``)
+ROLES: tuple[str, ...] = ("emt", "paramedic", "social_worker", "peer")
+
+#: statuses a plan can carry, and what each means:
+#: ``optimal`` the certified gap is within ``solver.mip_rel_gap`` (and, in shared mode, the
+#: busy-probability fixed point converged); ``time_limit_feasible`` a plan stopped by the time
+#: limit, with its gap; ``feasible`` a plan stopped for another reason (the reason is in
+#: ``Plan.solver.termination``); ``infeasible`` no plan meets the constraints (``diagnosis``
+#: names them); ``error`` the solver failed.
+STATUSES: tuple[str, ...] = ("optimal", "time_limit_feasible", "feasible", "infeasible", "error")
+#: statuses that carry a plan
+FEASIBLE_STATUSES: tuple[str, ...] = ("optimal", "time_limit_feasible", "feasible")
+
+#: relative size of the cost tie-break in every MIP objective: ``eps * budget = TIE_BREAK_REL *
+#: (incumbent coverage)``. Among plans of equal coverage the cheaper one wins; the tie-break
+#: can cost at most ``TIE_BREAK_REL`` of the coverage (models/isolated_coverage.md).
+TIE_BREAK_REL: float = 1e-7
+
+#: every ``bound_source`` value a solve can report (``Plan.solver.bound_source``)
+BOUND_SOURCES: dict[str, str] = {
+    "lagrangian_lp": "LP relaxation bound computed by bheard's Lagrangian bisection (exact LP"
+                     " value, models/isolated_coverage.md)",
+    "highs_lp": "LP relaxation solved by HiGHS",
+    "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
+    "decided": "every team decided by reduced-cost fixing: the plan is the only candidate",
+    "empty": "no decision can cover any call: the empty plan is optimal",
+}

@@ -1,0 +1,118 @@
+"""Checks of a schema-valid scenario against the shipped data and across sections.
+
+Each check returns :class:`bheard.errors.Problem` entries (empty = fine); :func:`problems`
+runs them all. They read the scenario duck-typed (no import of the schema), so the schema can
+call them from :meth:`Scenario.with_overrides` without an import cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bheard.data import precincts as precinct_table
+from bheard.errors import Problem
+from bheard.scenario.hours import slot_open, slot_times, start_options
+
+
+def problems(s) -> list[Problem]:
+    """Every problem of a scenario that the schema alone cannot see."""
+    return precinct_problems(s) + file_problems(s) + shift_problems(s)
+
+
+def precinct_problems(s) -> list[Problem]:
+    """Every named precinct must exist (one of the 78) and appear once."""
+    known = set(precinct_table()["precinct"].astype(int))
+    out: list[Problem] = []
+    if isinstance(s.precincts, tuple):
+        for i, p in enumerate(s.precincts):
+            if p not in known:
+                out.append(Problem(f"precincts[{i}]", p, "an NYPD precinct number (one of the 78)"))
+        if len(set(s.precincts)) != len(s.precincts):
+            out.append(Problem("precincts", list(s.precincts), "no repeated precinct"))
+    for p in s.limits.min_teams:
+        if p not in known:
+            out.append(Problem(f"limits.min_teams.{p}", p, "an NYPD precinct number"))
+    if s.demand.prior is not None:
+        for p in s.demand.prior.uplift:
+            if p not in known:
+                out.append(Problem(f"demand.prior.uplift.{p}", p, "an NYPD precinct number"))
+    return out
+
+
+def file_problems(s) -> list[Problem]:
+    """Files the scenario names must exist."""
+    out: list[Problem] = []
+    for field, path in (("demand.table", s.demand.table),
+                        ("demand.forecast.history",
+                         s.demand.forecast.history if s.demand.forecast else None),
+                        ("geography.travel_times", s.geography.travel_times)):
+        if path is not None and not Path(path).exists():
+            out.append(Problem(field, str(path), "an existing file (relative paths resolve"
+                               " against the scenario file's folder)"))
+    return out
+
+
+def _plain(v):
+    return {k: list(w) for k, w in v.items()} if isinstance(v, dict) else list(v)
+
+
+def shift_problems(sc) -> list[Problem]:
+    """``shifts.staggered`` / ``shifts.hours_of_operation`` against the rest of the scenario."""
+    out: list[Problem] = []
+    sh = sc.shifts
+    hoo = sh.hours_of_operation
+    if isinstance(hoo, dict) and not hoo:
+        out.append(Problem("shifts.hours_of_operation", {}, "at least one day's window"))
+    st = sh.staggered
+    if st is None:
+        if hoo is not None and not out:
+            _, how, hours = slot_times(sh)
+            if not slot_open(sh, how, hours).any():
+                out.append(Problem("shifts.hours_of_operation", _plain(hoo),
+                                   "a window that holds at least one (day, tour) of"
+                                   " shifts.tours"))
+        return out
+    if sc.demand.table is not None:
+        out.append(Problem("demand.table", str(sc.demand.table),
+                           "prior or forecast demand with shifts.staggered: a demand table is"
+                           " per (day, tour), the staggered model needs calls/hour by hour of"
+                           " week"))
+    if sc.coverage.mode != "isolated":
+        out.append(Problem("coverage.mode", sc.coverage.mode,
+                           "isolated with shifts.staggered (staggered starts use isolated"
+                           " coverage only)"))
+    if sc.equity.active:
+        out.append(Problem("equity", "set", "no equity floors with shifts.staggered (not"
+                           " implemented)"))
+    if sc.workforce.max_headcount:
+        out.append(Problem("workforce.max_headcount", dict(sc.workforce.max_headcount),
+                           "no role caps with shifts.staggered (not implemented)"))
+    if sc.limits.min_teams or sc.limits.min_teams_every_precinct:
+        out.append(Problem("limits.min_teams" if sc.limits.min_teams
+                           else "limits.min_teams_every_precinct",
+                           dict(sc.limits.min_teams) or sc.limits.min_teams_every_precinct,
+                           "no minimum staffing with shifts.staggered (not implemented)"))
+    if isinstance(sc.limits.max_teams_per_tour, dict):
+        out.append(Problem("limits.max_teams_per_tour", dict(sc.limits.max_teams_per_tour),
+                           "one number with shifts.staggered (the citywide cap on teams on"
+                           " duty in any hour)"))
+    labels = [f"{h:02d}:00" for h in st.start_hours]
+    c = st.cost_per_team_shift_usd
+    if isinstance(c, dict):
+        missing = [k for k in labels if k not in c]
+        extra = [k for k in c if k not in labels]
+        if missing or extra:
+            out.append(Problem("shifts.staggered.cost_per_team_shift_usd", dict(c),
+                               f"a cost for each start {labels}"
+                               + (f"; missing {missing}" if missing else "")
+                               + (f"; unknown starts {extra}" if extra else "")))
+    elif c is None and isinstance(sc.teams.cost_per_team_shift_usd, dict):
+        out.append(Problem("shifts.staggered.cost_per_team_shift_usd", "(missing)",
+                           "a cost per team-shift (one value or per start) when"
+                           " teams.cost_per_team_shift_usd is given per tour"))
+    if not out and start_options(sh)[0].size == 0:
+        out.append(Problem("shifts.staggered.starts", list(labels) if st.starts != "every_hour"
+                           else "every_hour",
+                           f"at least one start whose {st.hours}-hour shift lies inside"
+                           " shifts.hours_of_operation on a day of shifts.days"))
+    return out

@@ -1,0 +1,127 @@
+"""The solver door: the only module that talks to HiGHS (through Pyomo's contrib interface).
+
+Every MIP and LP solve of bheard goes through :func:`solve_model`: time limit (counted from the
+caller's start), threads, HiGHS options, the MIP start and the termination map live here.
+``raise_exception_on_nonoptimal_result=False`` and ``load_solutions=False``: a time limit
+returns the incumbent with its bound, never an exception.
+
+The MIP start is the one place that uses Pyomo internals: Pyomo 6.10's contrib HiGHS interface
+has no warm-start option, so :func:`_set_mip_start` reads the persistent instance's highspy
+model and its variable map (pinned: ``pyomo>=6.10.1,<6.11``). If that fails the solve goes on
+without a start and the reason is logged and returned in ``SolverRun.start_note``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Sequence
+
+import highspy
+import numpy as np
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from bheard.solver.status import SolverRun
+
+log = logging.getLogger("bheard.solver")
+
+#: the model is not edited between set_instance and solve: skip Pyomo's change detection
+_NO_UPDATES = dict(check_for_new_or_removed_constraints=False,
+                   check_for_new_or_removed_vars=False, check_for_new_or_removed_params=False,
+                   check_for_new_objective=False, update_constraints=False, update_vars=False,
+                   update_parameters=False, update_named_expressions=False,
+                   update_objective=False)
+
+#: HiGHS (via Pyomo) termination -> bheard's solver-neutral termination (bheard.solver.status)
+_TERMINATION = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.maxTimeLimit: "time_limit",
+    TerminationCondition.provenInfeasible: "infeasible",
+    TerminationCondition.infeasibleOrUnbounded: "infeasible",
+    TerminationCondition.unbounded: "unbounded",
+    TerminationCondition.iterationLimit: "stopped",
+    TerminationCondition.objectiveLimit: "stopped",
+    TerminationCondition.interrupted: "stopped",
+    TerminationCondition.minStepLength: "stopped",
+}
+
+#: shortest time a solve is given when earlier steps used up the limit, seconds
+MIN_TIME_LIMIT_S = 0.05
+
+
+def termination_of(tc) -> str:
+    """bheard's termination name for a Pyomo contrib TerminationCondition."""
+    return _TERMINATION.get(tc, "error")
+
+
+def _set_mip_start(solver, variables: Sequence, values: np.ndarray) -> tuple[bool, str]:
+    """Give HiGHS a MIP start on the persistent instance (Pyomo internals, fenced here)."""
+    try:
+        h = solver._solver_model
+        col_of = solver._pyomo_var_to_solver_var_map
+        cols = np.zeros(h.getNumCol())
+        for var, value in zip(variables, np.asarray(values, dtype=float).tolist()):
+            cols[col_of[id(var)]] = value
+        sol = highspy.HighsSolution()
+        sol.col_value = cols.tolist()
+        h.setSolution(sol)
+        return True, ""
+    except Exception as exc:  # noqa: BLE001 - the fence: any failure means "no start"
+        note = f"MIP start not set ({type(exc).__name__}: {exc}); solving without it"
+        log.warning(note)
+        return False, note
+
+
+def solve_model(model, variables: Sequence, *, time_limit_s: float,
+                mip_rel_gap: float | None = None, threads: int | None = None,
+                highs_options: dict | None = None, start_values: np.ndarray | None = None,
+                started_at: float | None = None) -> SolverRun:
+    """Solve a Pyomo model (MIP or LP) with HiGHS and return a :class:`SolverRun`.
+
+    ``variables``: the model variables whose values to return, in order. ``start_values``: a
+    MIP start for those variables (others start at 0). The time limit counts from
+    ``started_at`` (default: now), so earlier steps of the same solve use up the limit; the
+    solve always gets at least :data:`MIN_TIME_LIMIT_S`. ``mip_rel_gap=None`` leaves HiGHS's
+    default (for LPs).
+    """
+    t0 = time.perf_counter() if started_at is None else started_at
+    t1 = time.perf_counter()
+    solver = SolverFactory("highs")
+    try:
+        solver.set_instance(model)
+    except Exception as exc:  # noqa: BLE001 - reported as a solver error
+        return SolverRun("error", "set_instance failed", None, None, None,
+                         time.perf_counter() - t1, 0.0, error=f"{type(exc).__name__}: {exc}")
+    used, note = False, ""
+    if start_values is not None:
+        used, note = _set_mip_start(solver, variables, start_values)
+    t2 = time.perf_counter()
+    kw = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
+              time_limit=max(time_limit_s - (t2 - t0), MIN_TIME_LIMIT_S), threads=threads,
+              solver_options={"output_flag": False, **(highs_options or {})},
+              auto_updates=_NO_UPDATES)
+    if mip_rel_gap is not None:
+        kw["rel_gap"] = mip_rel_gap
+    try:
+        res = solver.solve(model, **kw)
+    except Exception as exc:  # noqa: BLE001 - callers keep their certified incumbent
+        return SolverRun("error", type(exc).__name__, None, None, None, t2 - t1,
+                         time.perf_counter() - t2, used, note, f"{type(exc).__name__}: {exc}")
+    solve_s = time.perf_counter() - t2
+    tc = res.termination_condition
+    values = None
+    if res.incumbent_objective is not None:
+        try:
+            res.solution_loader.load_vars()
+            values = np.array([v.value if v.value is not None else 0.0 for v in variables],
+                              dtype=float)
+        except Exception as exc:  # noqa: BLE001 - no loadable solution
+            log.info("no solution loaded: %s", exc)
+            values = None
+    bound = res.objective_bound
+    bound = float(bound) if bound is not None and math.isfinite(bound) else None
+    obj = float(res.incumbent_objective) if res.incumbent_objective is not None else None
+    return SolverRun(termination_of(tc), tc.name, obj, bound, values, t2 - t1, solve_s, used,
+                     note)
