@@ -24,7 +24,9 @@ import numpy as np
 
 import bheard
 from bheard.model import shared as sh
-from bheard.model.problem import problem_from_scenario
+from bheard.model.base import covered_from_counts, in_range
+from bheard.optimize import fixed_point as fp
+from bheard.problem import problem_from_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,26 +40,26 @@ def main() -> None:
     t0 = time.perf_counter()
     plan = bheard.solve(path)
     t_full = time.perf_counter() - t0
-    q = np.array(plan.details["busy_probability_by_slot"])
-    print(f"bheard.solve (fixed point, {plan.details['fixed_point']['iterations']} iterations):"
+    q = np.array(plan.fixed_point.busy_probability)
+    print(f"bheard.solve (fixed point, {plan.fixed_point.iterations} iterations):"
           f" {t_full:.2f} s, covered {plan.objective:,.1f}, gap {plan.gap:.1e}")
 
-    prob = problem_from_scenario(bheard.scenario.load_scenario(path))
+    prob = problem_from_scenario(bheard.load_scenario(path))
     reach = sh.reach_or_identity(prob)
     G = sh.shared_gains(prob, q, reach=reach)
 
     t0 = time.perf_counter()
-    teams, val, bound = sh.best_heuristic_plan(prob, G, reach)
+    teams, val, bound = fp.best_heuristic_plan(prob, G, reach)
     t_ours = time.perf_counter() - t0
     print(f"bheard at fixed q: {t_ours:.2f} s, covered {val:,.1f}, LP bound {bound:,.1f},"
           f" gap {(bound - val) / val:.1e}")
 
     t0 = time.perf_counter()
     start = sh.greedy_shared(prob, G, reach)
-    out = sh.solve_shared_mip(prob, G, reach, start, None, time_limit_s=args.limit,
+    out = fp.solve_shared_mip(prob, G, reach, start, None, time_limit_s=args.limit,
                               mip_rel_gap=1e-4)
     t_ref = time.perf_counter() - t0
-    ref_val = float(sh.covered_from_counts(G, sh.in_range(reach, out.teams)).sum())
+    ref_val = float(covered_from_counts(G, in_range(reach, out.teams)).sum())
     print(f"HiGHS + greedy start: {t_ref:.2f} s ({out.status}), covered {ref_val:,.1f},"
           f" bound {out.bound:,.1f}, gap {(out.bound - ref_val) / ref_val:.1e}")
     print(f"ratio HiGHS-alone / bheard-at-fixed-q time: {t_ref / t_ours:.1f}x;"

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 import bheard
-from bheard.simulate import _arrivals, plan_teams, setup_from_scenario, simulate_arrays
+from bheard.simulate import setup_from_plan, simulate_arrays
+from bheard.simulate.engine import _arrivals
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +53,7 @@ def heapq_reference(setup, seed: int = 0) -> float:
 def main() -> None:
     sc = bheard.load_scenario(REPO / "scenarios" / "dcs_citywide.yaml")
     plan = bheard.solve(sc)
-    setup = setup_from_scenario(sc, plan_teams(plan, sc))
+    setup = setup_from_plan(plan)
     simulate_arrays(setup, 1, 99)  # warm-up (imports, candidate lists)
     t0 = time.perf_counter()
     r = simulate_arrays(setup, 10, 0, sc.name)

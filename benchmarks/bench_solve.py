@@ -36,7 +36,7 @@ def synthetic_problem(P: int, S: int, K: int, seed: int = 0):
     tile the week), tour costs $2,000-$2,600 per 8 h scaled by length; budget = 30% of the
     cost of staffing every zone-slot at K.
     """
-    from bheard.model.problem import ProblemData
+    from bheard.problem import ProblemData
 
     rng = np.random.default_rng(seed)
     base = rng.lognormal(np.log(0.3), 0.6, size=P)
@@ -50,7 +50,7 @@ def synthetic_problem(P: int, S: int, K: int, seed: int = 0):
         slot_tour=np.array([f"t{s}" for s in range(S)], dtype=object),
         slot_hours=hours, slot_cost_usd=cost, calls_per_hour=np.outer(base, profile),
         service_time_hours=1.75, weeks_per_year=W,
-        budget_usd_per_year=0.30 * W * cost.sum() * P * K,
+        team_budget_usd_per_year=0.30 * W * cost.sum() * P * K,
         max_teams=np.full((P, S), K, dtype=np.int64), min_teams=np.zeros((P, S), dtype=np.int64),
         slot_cap=np.full(S, np.inf))
 
@@ -94,7 +94,7 @@ def _reference_child(P, S, K, seed, time_limit, mem_gb, conn):
         idx[fill] = order
         val[fill] = -1.0
         h.addRows(G, np.zeros(G), np.zeros(G), n + G, starts, idx, val)
-        h.addRow(-inf, prob.budget_usd_per_year, n, np.arange(n, dtype=np.int32), inc.cost)
+        h.addRow(-inf, prob.team_budget_usd_per_year, n, np.arange(n, dtype=np.int32), inc.cost)
         build = time.perf_counter() - t0
         t1 = time.perf_counter()
         h.run()
@@ -134,7 +134,8 @@ def reference(P, S, K, seed, time_limit, mem_gb=8.0):
 
 # ------------------------------------------------------------------------------------------
 def ours(P, S, K, seed):
-    from bheard.solve import SolveOptions, solve_problem
+    from bheard.optimize.incremental import solve_problem
+    from bheard.scenario import SolverOptions as SolveOptions
 
     prob = synthetic_problem(P, S, K, seed)
     t0 = time.perf_counter()

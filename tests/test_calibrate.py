@@ -10,8 +10,8 @@ from bheard.queueing import erlang_b
 
 
 def test_targets_map_published_figures():
-    """Pilot: 16 MH calls/day in 16 h x 25% routed = 0.25 calls/h (facts rows 2, 26);
-    FY24: 14,900 / 0.73 / (366 x 16 h) = 3.4855 calls/h (facts row 32)."""
+    """Pilot: 16 MH calls/day in 16 h x 25% routed = 0.25 calls/h (S-zone7-calls, S-first-month);
+    FY24: 14,900 / 0.73 / (366 x 16 h) = 3.4855 calls/h (S-fy24-responses)."""
     p, f = pilot_2021(), fy24()
     assert p.calls_per_hour == pytest.approx(0.25)
     assert (p.teams_per_tour, p.served_share) == (2, 0.80)
@@ -49,12 +49,12 @@ def test_calibration_recovers_known_parameters():
     assert c.exact
     assert c.service_time_hours == pytest.approx(2.5, abs=0.05)
     assert c.availability == pytest.approx(0.8, abs=0.01)
-    assert set(c.sensitivity["case"]) >= {"fitted", "pilot routed 22% (row 27)"}
+    assert set(c.sensitivity["case"]) >= {"fitted", "pilot routed 22% (S-h1-fy22)"}
 
 
 @pytest.mark.slow
 def test_calibration_to_published_record():
-    """Full fit to facts rows 26 (80%) and 32 (73%): both reproduced within 1 pp by a fresh
+    """Full fit to S-first-month (80%) and 32 (73%): both reproduced within 1 pp by a fresh
     simulation; fitted values are those shipped in scenarios/baseline_2024.yaml (2.41 h, 0.77)."""
     c = calibrate()
     assert c.exact

@@ -22,7 +22,7 @@ DCS_CREW = Crew(emt=2, social_worker=1, peer=1)
 
 def test_day_shift_cost_hand_computed():
     """Day tour, 2 EMT + SW + peer: 1.25 x ($100 + 8 h x (2 x 59,534 x 1.06 + 80,000 + 50,000)
-    / 2,088 x 1.55 / 0.82) = $2,444.46 (facts rows 61, 63, 64, 66, 67; facts table range
+    / 2,088 x 1.55 / 0.82) = $2,444.46 (S-emt-pay, S-mh-differential, S-paid-hours, S-hh-differential, S-fringe; A-shift-cost-bottom-up range
     $1,600-2,600 per shift)."""
     c = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
                         Tour(name="day", start="09:00", hours=8))
@@ -34,7 +34,7 @@ def test_day_shift_cost_hand_computed():
 
 
 def test_evening_and_night_differentials_raise_labour_by_ten_percent():
-    """Evening (17-01) and overnight (01-09) tours pay +10% on labour (facts row 66)."""
+    """Evening (17-01) and overnight (01-09) tours pay +10% on labour (A-sw-salary)."""
     day = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
                           Tour(name="day", start="09:00", hours=8))
     for start in ("17:00", "01:00"):
@@ -45,7 +45,7 @@ def test_evening_and_night_differentials_raise_labour_by_ten_percent():
 
 def test_fte_per_daily_post_matches_relief_factor():
     """An 8-h post staffed 365 days needs 2,920 / (2,088 x 0.82) = 1.705 FTE per person
-    (facts table: about 1.7 FTE per post)."""
+    (A-relief: about 1.7 FTE per post)."""
     names, fte = role_fte_per_team_slot(WorkforceSettings(), Crew(emt=0, social_worker=1),
                                         np.full(7, 8.0), 365 / 7)
     assert names == ("social_worker",)
@@ -125,7 +125,7 @@ def test_isolated_with_nonbinding_cap_equals_isolated_path():
 
 
 def test_whole_budget_with_crisis_team_share():
-    """budget.annual_usd = $1.1B DCS (facts row 39) x share 0.0795 = $87.45M for teams."""
+    """budget.annual_usd = $1.1B DCS (S-dcs-budget) x share 0.0795 = $87.45M for teams."""
     sc = load_scenario(SCENARIOS / "dcs_citywide.yaml").with_overrides(
         **{"budget.annual_usd": 1.1e9, "budget.crisis_team_share": 0.0795})
     assert problem_from_scenario(sc).team_budget_usd_per_year == pytest.approx(87.45e6)

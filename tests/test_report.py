@@ -90,7 +90,7 @@ def test_report_is_self_contained_with_map_charts_and_assumptions(plan_dir):
     summary = json.loads((plan_dir / "summary.json").read_text())
     for a in summary["assumptions"]:
         assert a["name"] in text
-    assert "facts row 64" in text and 'id="frontier-table"' in text
+    assert "S-paid-hours" in text and 'id="frontier-table"' in text
     assert 'id="status">optimal<' in text
 
 

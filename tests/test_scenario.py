@@ -66,15 +66,15 @@ def test_shipped_scenarios_load():
 
 
 def test_prior_totals_match_published_figures():
-    """Citywide prior: 175,000 MH calls x 0.385 eligible (facts rows 47-48, 22) = 67,375/yr
-    over 365 days; the model's 52-week year holds 364/365 of it; 20% arrive 01-09 (row 54)."""
+    """Citywide prior: 175,000 MH calls x 0.385 eligible (S-mh-calls-2024, S-every-3-minutes, S-audit-eligible) = 67,375/yr
+    over 365 days; the model's 52-week year holds 364/365 of it; 20% arrive 01-09 (S-time-of-day)."""
     sc = bheard.load_scenario(SCENARIOS / "dcs_citywide.yaml")
     prob = problem_from_scenario(sc)
     eligible = prob.eligible_calls_per_year()
     assert eligible.sum() == pytest.approx(175_000 * 0.385 * 364 / 365, rel=1e-9)
     night = eligible[:, prob.slot_tour == "overnight"].sum()
     assert night / eligible.sum() == pytest.approx(0.20, rel=1e-9)
-    # East Harlem uplift: per-capita rate in the 25th is 2.3x the 1st's (facts row 52)
+    # East Harlem uplift: per-capita rate in the 25th is 2.3x the 1st's (S-need-uplift)
     pop = bheard.data.precincts().set_index("precinct")["pop_2020"]
     per_cap = eligible.sum(axis=1) / pop.loc[prob.precinct].to_numpy()
     i25, i1 = list(prob.precinct).index(25), list(prob.precinct).index(1)
@@ -169,7 +169,7 @@ def test_demand_table_errors(tmp_path):
     (tmp_path / "neg.csv").write_text("\n".join(bad) + "\n")
     with pytest.raises(InputError) as ei:
         bheard.solve(tiny_dict(demand={"table": str(tmp_path / "neg.csv")}))
-    assert "row 6, calls_per_hour" in errors_of(ei.value)
+    assert "S-precincts-2023, calls_per_hour" in errors_of(ei.value)
     (tmp_path / "cols.csv").write_text("pct,day,tour,rate\n25,Mon,day,1\n")
     with pytest.raises(InputError, match="missing"):
         bheard.solve(tiny_dict(demand={"table": str(tmp_path / "cols.csv")}))

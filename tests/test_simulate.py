@@ -65,7 +65,7 @@ def test_deterministic_per_seed():
 
 def test_off_hours_and_no_team_are_counted_apart():
     """Flat demand, one 09-17 tour: 16/24 of calls arrive off hours; a precinct with 0 teams
-    loses its on-hours calls as 'no team on duty' (audit categories, facts rows 23-24)."""
+    loses its on-hours calls as 'no team on duty' (audit categories, S-audit-served, S-audit-overnight)."""
     starts = np.array([d * 24 + 9.0 for d in range(7)])
     setup = SimSetup(precinct=np.array([1, 2]), hourly_calls_per_hour=np.full((2, 168), 0.5),
                      teams=np.array([[2] * 7, [0] * 7]), slot_start_how=starts,
@@ -150,11 +150,11 @@ def test_simulate_scenario_plan_and_folder(tmp_path):
 
 def test_baseline_reproduces_audit_served_share():
     """Shipped baseline (calibrated, pooled): served share of eligible calls in operating hours
-    within 5 pp of the audit's 65% (facts row 23: 24,071 of 37,113, FY22-FY24)."""
+    within 5 pp of the audit's 65% (S-audit-served: 24,071 of 37,113, FY22-FY24)."""
     r = simulate(SCENARIOS / "baseline_2024.yaml", replications=3, seed=0)
     assert r.dispatch == "pooled"
     assert abs(r.served_share_operating - 0.65) < 0.05
-    # 20% of eligible calls arrive 01:00-09:00 when no team works (prior, facts row 54)
+    # 20% of eligible calls arrive 01:00-09:00 when no team works (prior, S-time-of-day)
     assert abs(r.overall["lost_off_hours_share"][0] - 0.20) < 0.01
 
 

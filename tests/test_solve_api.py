@@ -92,7 +92,7 @@ def test_shipped_scenarios_solve_to_optimality(name):
 
 
 def test_baseline_tour_cap_matches_published_deployment():
-    """Baseline: 9 teams per tour (facts row 13) -> 18 team-shifts a day, 126 a week."""
+    """Baseline: 9 teams per tour (S-teams-2024) -> 18 team-shifts a day, 126 a week."""
     plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
     per_slot = plan.assignments.groupby(["day", "tour"])["teams"].sum()
     assert (per_slot == 9).all() and plan.team_shifts_per_week == 126
@@ -124,9 +124,9 @@ def test_saved_files_have_the_usual_mode(tmp_path, tiny):
 
 
 def test_baseline_prediction_close_to_audit():
-    """Baseline (shared coverage within 20 min, facts rows 13 and 35; calibrated busy time):
+    """Baseline (shared coverage within 20 min, S-teams-2024, S-response-time; calibrated busy time):
     the optimizer's expected served share of eligible calls in operating hours is within 5 pp
-    of the audit's 65% (facts row 23: 24,071 of 37,113, FY22-FY24)."""
+    of the audit's 65% (S-audit-served: 24,071 of 37,113, FY22-FY24)."""
     plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
     assert plan.coverage_model == "MEXCLP"
     assert abs(plan.coverage_share - 0.65) < 0.05

@@ -196,7 +196,7 @@ def test_hours_of_operation_per_day_wraps_sunday_into_monday():
 
 
 def test_staggered_plan_reports_calls_outside_hours():
-    """With the prior (facts row 54: 20% of calls 01:00-09:00) and a 09:00-01:00 window, the plan
+    """With the prior (S-time-of-day: 20% of calls 01:00-09:00) and a 09:00-01:00 window, the plan
     reports 20% of eligible calls outside the hours of operation and covers none of them; the
     plan's rows add up to every hour's eligible calls once (no double counting)."""
     plan = solve(_base(hours_of_operation=["09:00", "01:00"],
@@ -284,7 +284,7 @@ def test_staggered_rejects_unsupported_combinations(tmp_path):
 def test_shipped_dcs_staggered_solves_at_least_as_well_as_fixed_tours():
     """dcs_staggered.yaml solves to optimality; its start set holds 09:00, 17:00 and 01:00, so
     the dcs_citywide fixed-tour plan is feasible in it and the staggered optimum covers at least
-    as many calls (equal here: the prior is flat within 09-01 and 01-09, facts row 54)."""
+    as many calls (equal here: the prior is flat within 09-01 and 01-09, S-time-of-day)."""
     fixed = solve(SCEN / "dcs_citywide.yaml")
     plan = solve(SCEN / "dcs_staggered.yaml")
     assert plan.status == "optimal" and plan.gap <= 1e-4

@@ -37,8 +37,8 @@ def test_schema_and_marking(year_2024):
 
 
 def test_calibrated_volume_split_and_mix(year_2024, precinct_table):
-    """2024: 175,000 MH calls +-2 % (facts rows 47-48), 80 % +-0.5 pt in 09:00-01:00 (row 54),
-    EDPM 38.5 % +-0.5 pt (row 22)."""
+    """2024: 175,000 MH calls +-2 % (S-mh-calls-2024, S-every-3-minutes), 80 % +-0.5 pt in 09:00-01:00 (S-time-of-day),
+    EDPM 38.5 % +-0.5 pt (S-audit-eligible)."""
     r = year_2024
     n = len(r)
     assert n == pytest.approx(175_000 * 366 / 365.25, rel=0.02)
@@ -49,7 +49,7 @@ def test_calibrated_volume_split_and_mix(year_2024, precinct_table):
 
 
 def test_high_need_uplift(year_2024, precinct_table):
-    """Zone 7 (25/28/32) at 2.3x and the 75th at 1.35x the city per-capita rate (facts row 52),
+    """Zone 7 (25/28/32) at 2.3x and the 75th at 1.35x the city per-capita rate (S-need-uplift),
     exactly in the rates and within sampling noise in the records."""
     w = precinct_weights(SynthConfig(), precinct_table)
     city = w["mh_calls_per_year"].sum() / w["pop_2020"].sum()

@@ -44,7 +44,7 @@ def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> li
                     "source": f"set in scenario {sc.source}"})
     add(sc.teams, "service_time_hours", "hours/call", "teams.service_time_hours")
     out.append({"name": "teams.crew", "value": sc.teams.crew.model_dump(), "unit": "persons",
-                "source": "facts row 11 (2 EMS + 1 social worker); DCS adds a peer (row 41)"})
+                "source": "S-team-size (2 EMS + 1 social worker); DCS adds a peer (S-dcs-plan)"})
     out.append({"name": "teams.cost_per_team_shift_usd", "value": sc.teams.cost_per_team_shift_usd,
                 "unit": "USD/team-shift", "source": f"set in scenario {sc.source} (see its comments)"})
     out.append({"name": "budget.annual_usd", "value": sc.budget.annual_usd, "unit": "USD/year",

@@ -1,17 +1,17 @@
 """Calibrate the unknown operating parameters to B-HEARD's published record.
 
-Unknowns (no published figure, facts rows 33, 38): the mean busy time per call
+Unknowns (no published figure, S-fy24-throughput, S-denver-star): the mean busy time per call
 ``service_time_hours`` (tau, hours) and the share of on-duty time a team can take calls
 ``availability`` (alpha; the rest is one unavailable block per tour, see
 :mod:`bheard.simulate`). Both are fitted by simulation to two published outcomes
 (``models/simulation.md`` gives the mapping):
 
-- **pilot_2021** (facts rows 1, 2, 12, 26): Zone 7 (precincts 25, 28, 32), 2 teams x 2 tours
+- **pilot_2021** (S-bheard-launch, S-zone7-calls, S-tours-hours, S-first-month): Zone 7 (precincts 25, 28, 32), 2 teams x 2 tours
   (09-17, 17-01), about 16 MH calls a day in the 16 operating hours and about 25% of them
   routed to B-HEARD => 16 / 16 h x 0.25 = 0.25 eligible calls/hour; 80% of routed calls
   answered, the rest lost to busy teams.
-- **fy24** (facts rows 13, 32, 33): 9 teams x 2 tours pooled over the pilot area (precinct
-  lines dropped, row 13); 14,900 responses = 73% of eligible => 14,900 / 0.73 / (366 d x 16 h)
+- **fy24** (S-teams-2024, S-fy24-responses, S-fy24-throughput): 9 teams x 2 tours pooled over the pilot area (precinct
+  lines dropped, S-teams-2024); 14,900 responses = 73% of eligible => 14,900 / 0.73 / (366 d x 16 h)
   = 3.49 eligible calls/hour; target 73% answered.
 
 Both are simulated as one pooled zone (a team may take any call of the area), flat arrival
@@ -34,7 +34,7 @@ import pandas as pd
 from bheard.scenario import load_scenario
 from bheard.simulate import SimSetup, simulate, simulate_arrays
 
-OPERATING_HOURS_PER_DAY = 16.0  # 09:00-01:00 (facts row 10)
+OPERATING_HOURS_PER_DAY = 16.0  # 09:00-01:00 (S-tours-hours)
 
 
 @dataclass(frozen=True)
@@ -51,22 +51,22 @@ class Target:
 
 def pilot_2021(mh_calls_per_day: float = 16.0, routed_share: float = 0.25,
                answered_share: float = 0.80) -> Target:
-    """2021 East Harlem pilot (facts rows 1, 2, 12, 26)."""
+    """2021 East Harlem pilot (S-bheard-launch, S-zone7-calls, S-tours-hours, S-first-month)."""
     lam = mh_calls_per_day / OPERATING_HOURS_PER_DAY * routed_share
     return Target("pilot_2021", 2, lam, answered_share, "1, 2, 12, 26",
-                  f"{mh_calls_per_day:g} MH calls/day in 16 h (row 2) x {routed_share:.0%} routed"
-                  f" (row 26) = {lam:.3f} eligible calls/h; 2 teams x 2 tours (row 12);"
-                  f" {answered_share:.0%} of routed answered (row 26)")
+                  f"{mh_calls_per_day:g} MH calls/day in 16 h (S-zone7-calls) x {routed_share:.0%} routed"
+                  f" (S-first-month) = {lam:.3f} eligible calls/h; 2 teams x 2 tours (S-tours-hours);"
+                  f" {answered_share:.0%} of routed answered (S-first-month)")
 
 
 def fy24(responses: float = 14_900, answered_share: float = 0.73, teams_per_tour: int = 9,
          days: float = 366) -> Target:
-    """FY24 (facts rows 13, 32, 33)."""
+    """FY24 (S-teams-2024, S-fy24-responses, S-fy24-throughput)."""
     lam = responses / answered_share / (days * OPERATING_HOURS_PER_DAY)
     return Target("fy24", teams_per_tour, lam, answered_share, "13, 32, 33",
-                  f"{responses:,.0f} responses (row 32) / {answered_share:.0%} answered (row 32) /"
+                  f"{responses:,.0f} responses (S-fy24-responses) / {answered_share:.0%} answered (S-fy24-responses) /"
                   f" ({days:g} d x 16 h) = {lam:.3f} eligible calls/h; {teams_per_tour} teams x 2"
-                  f" tours pooled over the pilot area (row 13)")
+                  f" tours pooled over the pilot area (S-teams-2024)")
 
 
 def default_targets() -> list[Target]:
@@ -223,11 +223,11 @@ def calibrate(targets: list[Target] | None = None, *,
     cases = [("fitted", goals, {})]
     names = [t.name for t in targets]
     if "pilot_2021" in names:
-        cases += [("pilot answered 82% (H1 FY22, row 27)", {**goals, "pilot_2021": 0.82}, {}),
+        cases += [("pilot answered 82% (H1 FY22, S-h1-fy22)", {**goals, "pilot_2021": 0.82}, {}),
                   ("pilot answered 78% (80% - 2 pp)", {**goals, "pilot_2021": 0.78}, {}),
-                  # 22% routed instead of 25% (row 27): rate x 0.88; served share depends on
+                  # 22% routed instead of 25% (S-h1-fy22): rate x 0.88; served share depends on
                   # the load lambda x tau, so the same share needs tau x 25/22 (exact at alpha=1)
-                  ("pilot routed 22% (row 27)", goals, {"pilot_2021": 0.25 / 0.22})]
+                  ("pilot routed 22% (S-h1-fy22)", goals, {"pilot_2021": 0.25 / 0.22})]
     if "fy24" in names:
         cases += [("FY24 answered 70% (73% - 3 pp)", {**goals, "fy24": 0.70}, {}),
                   ("FY24 answered 76% (73% + 3 pp)", {**goals, "fy24": 0.76}, {}),
@@ -244,13 +244,13 @@ def calibrate(targets: list[Target] | None = None, *,
 # --------------------------------------------------------------------------------------
 # validation against the Comptroller audit
 # --------------------------------------------------------------------------------------
-AUDIT_SERVED_SHARE = 0.65  # facts row 23: 24,071 of 37,113 eligible calls, FY22-FY24
-FY24_SERVED_SHARE = 0.73  # facts row 32
+AUDIT_SERVED_SHARE = 0.65  # S-audit-served: 24,071 of 37,113 eligible calls, FY22-FY24
+FY24_SERVED_SHARE = 0.73  # S-fy24-responses
 
 
 def validate_scenario(scenario, replications: int | None = None, seed: int | None = None):
     """Simulate a scenario's own plan (pooled dispatch unless the scenario says otherwise) and
-    compare the served share in operating hours with the audit (row 23) and FY24 (row 32).
+    compare the served share in operating hours with the audit (S-audit-served) and FY24 (S-fy24-responses).
 
     Returns ``(SimResult, dict)``; the dict has the figures and their differences in pp.
     """

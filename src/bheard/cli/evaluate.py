@@ -123,7 +123,7 @@ def calibrate(
     console.print(f"  availability (share of on-duty time available) = {c.availability:.3f}")
     console.print(f"  effective busy hours per call (tau / alpha) = {c.effective_hours_per_call:.2f} h")
     t = Table(title="Fit (fresh seed)", title_justify="left")
-    for col in ("target", "facts rows", "published", "simulated", "error"):
+    for col in ("target", "sources", "published", "simulated", "error"):
         t.add_column(col)
     for tg in c.targets:
         m, se = c.simulated[tg.name]
@@ -153,8 +153,8 @@ def calibrate(
         console.print(
             f"[bold]{sc.name}[/] with the fitted values, dispatch {v['dispatch']}: served "
             f"{_pct(v['simulated_served_share_operating_hours'])} of eligible calls in operating"
-            f" hours; audit FY22-24 65% (facts row 23): {v['difference_vs_audit_pp']:+.1f} pp;"
-            f" FY24 73% (row 32): {v['difference_vs_fy24_pp']:+.1f} pp")
+            f" hours; audit FY22-24 65% (S-audit-served): {v['difference_vs_audit_pp']:+.1f} pp;"
+            f" FY24 73% (S-fy24-responses): {v['difference_vs_fy24_pp']:+.1f} pp")
         console.print(
             f"  simulated eligible calls/year in operating hours {v['eligible_calls_per_year_operating_hours']:,.0f}"
             f" vs FY24's {v['fy24_eligible_calls_per_year']:,.0f} (14,900 / 0.73)", style="dim")

@@ -17,7 +17,7 @@ ascent of the penalised Poisson likelihood on sufficient statistics (precinct x 
 and day totals), so a 78 x 168 x 156-week history fits in well under a second
 (:func:`fit_count_model`). ``alpha`` is a moment estimate on the cell residuals. The eligible
 share per precinct is a beta-binomial shrinkage estimate (EMS: EDPM / EDP*; NYPD: the rule
-share, facts row 22).
+share, S-audit-eligible).
 
 Predictions (:meth:`CountModel.predict`) give the mean over the target weeks of the
 *rate* (calls/hour) and its quantiles from a gamma distribution whose variance adds the

@@ -1,7 +1,7 @@
 """Ingest NYC Open Data 911 call exports into weekly counts per (precinct, hour of week).
 
 Two public datasets are read as exported (CSV, optionally gzipped), with their real column
-names (facts.md section 3.1). Column names match case-insensitively (the Socrata API writes
+names (docs/sources.md S-nypd-cfs, S-ems-dispatch). Column names match case-insensitively (the Socrata API writes
 them in lower case); only the needed columns are read, in chunks, so memory stays bounded.
 
 ===============  ===================  =================================================
@@ -62,7 +62,7 @@ DROP_REASONS = (
     "unknown_precinct",
     "partial_week",
 )
-DEFAULT_START = dt.date(2005, 1, 1)  # first year of the EMS dataset (facts row 58)
+DEFAULT_START = dt.date(2005, 1, 1)  # first year of the EMS dataset (S-ems-dispatch)
 DEFAULT_CHUNK_ROWS = 250_000
 
 _EMS_TIME_FORMAT = "%m/%d/%Y %I:%M:%S %p"

@@ -1,14 +1,14 @@
 """The default demand PRIOR: eligible calls/hour by precinct and hour of week.
 
 Not a forecast: a transparent stand-in built only from published aggregates, used until a
-forecast from 911 records is configured (``demand.forecast``). Figures (``../shared/facts.md``):
+forecast from 911 records is configured (``demand.forecast``). Figures (IDs of ``docs/sources.md``):
 
-- citywide mental-health 911 calls a year: 175,000 (rows 47-48);
-- eligible share: 0.385 (row 22, Comptroller audit);
-- 80% of calls arrive 09:00-01:00 (16 h), 20% arrive 01:00-09:00 (8 h) (row 54); flat within
-  each window and over the days of the week (no published day-of-week profile, row 55);
+- citywide mental-health 911 calls a year: 175,000 (S-mh-calls-2024, S-every-3-minutes);
+- eligible share: 0.385 (S-audit-eligible, Comptroller audit);
+- 80% of calls arrive 09:00-01:00 (16 h), 20% arrive 01:00-09:00 (8 h) (S-time-of-day); flat within
+  each window and over the days of the week (no published day-of-week profile, S-weekly-profile);
 - spread over precincts by 2020 population times a need uplift (Zone 7 = 25/28/32 at 2.3x and
-  the 75th at 1.35x the city per-capita rate, row 52).
+  the 75th at 1.35x the city per-capita rate, S-need-uplift).
 
 Yearly calls are spread over 365 days x 24 h; the model counts ``weeks_per_year`` weeks.
 """

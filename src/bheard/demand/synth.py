@@ -1,21 +1,21 @@
 """Synthetic FDNY EMS dispatch records for mental-health calls (clearly marked as synthetic).
 
-No public per-precinct counts of mental-health 911 calls exist (facts.md section 5), so this
+No public per-precinct counts of mental-health 911 calls exist (docs/sources.md S-precinct-counts-gap), so this
 module writes call records in the schema of NYC Open Data "EMS Incident Dispatch Data"
-(``76xm-jjuj``, facts row 58: all 31 columns, same names, same timestamp format
+(``76xm-jjuj``, S-ems-dispatch: all 31 columns, same names, same timestamp format
 ``01/31/2024 11:05:23 PM``), drawn from known hourly rates calibrated to the published
 aggregates:
 
-- citywide volume: 175,000 mental-health (EDP*) calls in 2024 (facts rows 47-48), growing
-  2.5 %/year (rows 49-51: about +12 % from 2019 to 2024);
-- 80 % of calls between 09:00 and 01:00, 20 % between 01:00 and 09:00 (row 54);
+- citywide volume: 175,000 mental-health (EDP*) calls in 2024 (S-mh-calls-2024, S-every-3-minutes), growing
+  2.5 %/year (S-edp-trend, S-edp-2022, S-fdny-mh-growth: about +12 % from 2019 to 2024);
+- 80 % of calls between 09:00 and 01:00, 20 % between 01:00 and 09:00 (S-time-of-day);
 - spatial weights: 2020 population x a high-need uplift, solved so that Zone 7 (precincts
-  25/28/32) has 2.3x and the 75th 1.35x the citywide per-capita rate (row 52);
-- call types: EDPM (non-violent, B-HEARD-eligible) 38.5 % (row 22), EDPC (violent/weapons)
+  25/28/32) has 2.3x and the 75th 1.35x the citywide per-capita rate (S-need-uplift);
+- call types: EDPM (non-violent, B-HEARD-eligible) 38.5 % (S-audit-eligible), EDPC (violent/weapons)
   10 % (assumption), EDP the rest;
 - a weekly rhythm (weekdays higher, weekend early mornings higher: assumption, no published
-  profile, row 55) with small borough differences, and a yearly rhythm peaking in
-  August (row 55: summer/autumn peak);
+  profile, S-weekly-profile) with small borough differences, and a yearly rhythm peaking in
+  August (S-weekly-profile: summer/autumn peak);
 - over-dispersion: a citywide day shock (gamma, CV 10 %) and a precinct-week shock (gamma,
   CV 20 %), both with mean 1, so the expected rates (:func:`true_hourly_rates`) are exact.
 
@@ -40,7 +40,7 @@ import pandas as pd
 
 from bheard.errors import InputError
 
-#: The 31 columns of the EMS Incident Dispatch Data export, in export order (facts row 58).
+#: The 31 columns of the EMS Incident Dispatch Data export, in export order (S-ems-dispatch).
 EMS_COLUMNS: tuple[str, ...] = (
     "CAD_INCIDENT_ID",
     "INCIDENT_DATETIME",
@@ -86,7 +86,7 @@ EMS_BOROUGH_NAMES = {
 
 SYNTHETIC_ID_PREFIX = "SYN"
 
-# Hour-of-day shape (relative), before the 80/20 day/night rescaling (assumption; row 55 says
+# Hour-of-day shape (relative), before the 80/20 day/night rescaling (assumption; S-weekly-profile says
 # calls peak 15:00-20:00 in NYPD data overall).
 _NIGHT_HOURS = (1, 2, 3, 4, 5, 6, 7, 8)  # 01:00-09:00
 _HOUR_SHAPE = {
@@ -94,7 +94,7 @@ _HOUR_SHAPE = {
     9: 2.6, 10: 3.2, 11: 3.6, 12: 3.9, 13: 4.1, 14: 4.3, 15: 4.6, 16: 4.8, 17: 4.9,
     18: 4.8, 19: 4.6, 20: 4.3, 21: 3.9, 22: 3.4, 23: 2.8,
 }  # fmt: skip
-# Day-of-week multipliers Mon..Sun (assumption: no published profile, facts row 55).
+# Day-of-week multipliers Mon..Sun (assumption: no published profile, S-weekly-profile).
 _DOW_SHAPE = (1.04, 1.05, 1.05, 1.04, 1.00, 0.93, 0.89)
 
 _OTHER_CALL_TYPES = ("SICK", "DIFFBR", "INJURY", "UNC", "CARD", "DRUG", "MVAINJ", "ABDPN", "FALL")
@@ -102,16 +102,16 @@ _OTHER_CALL_TYPES = ("SICK", "DIFFBR", "INJURY", "UNC", "CARD", "DRUG", "MVAINJ"
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Parameters of the synthetic call generator (defaults calibrated to facts.md)."""
+    """Parameters of the synthetic call generator (defaults calibrated to published aggregates, docs/sources.md)."""
 
     start: dt.date = dt.date(2022, 1, 3)
     years: float = 3.0
     seed: int = 0
-    mh_calls_per_year: float = 175_000.0  # citywide, in reference_year (facts rows 47-48)
+    mh_calls_per_year: float = 175_000.0  # citywide, in reference_year (S-mh-calls-2024, S-every-3-minutes)
     reference_year: int = 2024
-    growth_per_year: float = 0.025  # facts rows 49-51
-    day_share: float = 0.80  # share of calls 09:00-01:00 (facts row 54)
-    eligible_share: float = 0.385  # EDPM share of MH calls (facts row 22)
+    growth_per_year: float = 0.025  # S-edp-trend, S-edp-2022, S-fdny-mh-growth
+    day_share: float = 0.80  # share of calls 09:00-01:00 (S-time-of-day)
+    eligible_share: float = 0.385  # EDPM share of MH calls (S-audit-eligible)
     violent_share: float = 0.10  # EDPC share (assumption)
     uplift: tuple[tuple[int, float], ...] = ((25, 2.3), (28, 2.3), (32, 2.3), (75, 1.35))
     seasonal_amplitude: float = 0.07  # +-7 % over the year, peak in August (assumption)
@@ -165,7 +165,7 @@ def precinct_weights(config: SynthConfig, precincts: pd.DataFrame | None = None)
     """Annual MH calls per precinct in ``config.reference_year`` (calls/year).
 
     Population x uplift, the uplifts solved so that each uplifted precinct's per-capita rate is
-    exactly ``uplift`` x the citywide per-capita rate (facts row 52), scaled to
+    exactly ``uplift`` x the citywide per-capita rate (S-need-uplift), scaled to
     ``config.mh_calls_per_year``.
     """
     table = _precinct_table(precincts)
@@ -188,7 +188,7 @@ def hour_of_week_profile(borough: str, config: SynthConfig | None = None) -> np.
 
     Hour-of-day shape x day-of-week multipliers, early weekend mornings (Sat/Sun 01-05) x1.25,
     Manhattan weekday 09-17 x1.10, Bronx evenings 18-24 x1.06; then rescaled so that exactly
-    ``day_share`` of the weekly volume falls in 09:00-01:00 (facts row 54).
+    ``day_share`` of the weekly volume falls in 09:00-01:00 (S-time-of-day).
     """
     config = config or SynthConfig()
     prof = np.empty(168)
@@ -351,7 +351,7 @@ def generate_records(
     t_activate = t_assign + rng.integers(10, 90, n)
     travel_s = np.round(rng.lognormal(np.log(420), 0.5, n)).astype(np.int64)
     t_scene = t_activate + travel_s
-    transported = rng.random(n) < 0.5  # ~50 % taken to hospital (facts "hospital transport" row)
+    transported = rng.random(n) < 0.5  # ~50 % taken to hospital (S-hospital-transport)
     t_to_hosp = t_scene + rng.integers(900, 2400, n)
     t_hosp = t_to_hosp + rng.integers(300, 1500, n)
     t_close = np.where(transported, t_hosp + rng.integers(600, 2400, n), t_scene + rng.integers(1200, 4800, n))
@@ -414,8 +414,8 @@ def sidecar_text(config: SynthConfig, rows: int, mh: int, eligible: int) -> str:
         "Generated by bheard.demand.synth (bheard data synth). Every CAD_INCIDENT_ID starts with\n"
         f"'{SYNTHETIC_ID_PREFIX}'. The rows follow the schema of NYC Open Data 'EMS Incident Dispatch Data'\n"
         "(76xm-jjuj): the 31 columns, names and timestamp format of the export. Call volumes are\n"
-        "drawn from known hourly rates calibrated to published aggregates (see shared facts.md rows\n"
-        "22, 47-55 and bheard/demand/synth.py): 175,000 MH calls in 2024, +2.5 %/yr, 80 % of calls\n"
+        "drawn from known hourly rates calibrated to published aggregates (docs/sources.md of the bheard\n"
+        "repository: S-audit-eligible, S-mh-calls-2024, S-time-of-day, S-need-uplift; bheard/demand/synth.py): 175,000 MH calls in 2024, +2.5 %/yr, 80 % of calls\n"
         "09:00-01:00, population x high-need uplift (Zone 7 2.3x, 75th 1.35x), EDPM 38.5 %.\n"
         "Response times, severities, dispositions are illustrative; ZIPCODE, dispatch area and\n"
         "district columns are left empty. Do not use these rows as evidence about NYC.\n\n"

@@ -321,7 +321,7 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
     with a single free level makes that ``y`` binary instead (still one integer per (p, s)).
     Fixed-one increments enter as constants (budget and caps shrink by their cost and count).
     Every expression is a :class:`LinearExpression` made from numpy vectors; garbage
-    collection is paused while building (see ``PERFORMANCE_NOTES``).
+    collection is paused while building (docs/sources.md P-array-build).
 
     ``relax=True`` builds the LP relaxation instead: every ``y`` continuous, no ``x`` and no
     link rows (redundant in the LP, since gains fall with the level). Its optimum is a valid

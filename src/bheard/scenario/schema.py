@@ -88,7 +88,7 @@ class Staggered(_Strict):
     starts: tuple[str, ...] | Literal["every_hour"] = Field(
         "every_hour", description='start times "HH:00" (whole hours), or every_hour (00:00 ..'
         " 23:00)")
-    hours: int = Field(8, ge=1, le=24, description="shift length in hours (facts rows 10, 12:"
+    hours: int = Field(8, ge=1, le=24, description="shift length in hours (S-tours-hours:"
                        " 8-hour tours)")
     cost_per_team_shift_usd: float | dict[str, float] | None = Field(
         None, description="USD per team per shift, one value or one per start label"
@@ -130,8 +130,8 @@ class Shifts(_Strict):
     days: tuple[Day, ...] = Field(DAYS, min_length=1)
     hours_of_operation: tuple[str, str] | dict[Day, tuple[str, str]] | None = Field(
         None, description='open and close "HH:00" of the service window that opens on each'
-        ' day, e.g. ["09:00", "01:00"] (closes 01:00 next day; today\'s B-HEARD, facts rows'
-        " 10, 12) for every day of shifts.days, or per day {Mon: [...], ...} (unlisted days"
+        ' day, e.g. ["09:00", "01:00"] (closes 01:00 next day; today\'s B-HEARD, S-tours-hours)'
+        " for every day of shifts.days, or per day {Mon: [...], ...} (unlisted days"
         " closed); open == close means 24 h. Tours and staggered starts run only inside it;"
         " calls outside it are reported as not served. Default: no restriction")
     staggered: Staggered | None = Field(
@@ -177,14 +177,14 @@ class PriorDemand(_Strict):
     annual_mental_health_calls: float = Field(
         175_000,
         gt=0,
-        description="citywide mental-health 911 calls a year (facts rows 47-48: about 174,000"
+        description="citywide mental-health 911 calls a year (S-mh-calls-2024, S-every-3-minutes: about 174,000"
         " in 2024 per NYPD data; OCMH 'every 3 minutes')",
     )
     eligible_share: float = Field(
         0.385,
         ge=0,
         le=1,
-        description="share of MH calls eligible for B-HEARD (facts row 22: 37,113 of 96,291,"
+        description="share of MH calls eligible for B-HEARD (S-audit-eligible: 37,113 of 96,291,"
         " Comptroller audit MG24-060A)",
     )
     daytime_share: float = Field(
@@ -192,11 +192,11 @@ class PriorDemand(_Strict):
         ge=0,
         le=1,
         description="share of MH calls arriving 09:00-01:00; the rest arrive 01:00-09:00"
-        " (facts row 54, H+H via Gothamist)",
+        " (S-time-of-day, H+H via Gothamist)",
     )
     uplift: dict[int, float] = Field(
         default_factory=lambda: {25: 2.3, 28: 2.3, 32: 2.3, 75: 1.35},
-        description="per-capita call-rate multipliers for high-need precincts (facts row 52:"
+        description="per-capita call-rate multipliers for high-need precincts (S-need-uplift:"
         " Zone 7 = precincts 25/28/32 about 2.3x, the 75th about 1.35x the city rate)",
     )
 
@@ -247,13 +247,13 @@ class Demand(_Strict):
 
 
 class Crew(_Strict):
-    """Team composition (persons per team). Facts row 11: 2 FDNY EMTs/paramedics + 1 licensed
-    social worker; the DCS plan adds a peer counselor (facts row 41)."""
+    """Team composition (persons per team). S-team-size: 2 FDNY EMTs/paramedics + 1 licensed
+    social worker; the DCS plan adds a peer counselor (S-dcs-plan)."""
 
     emt: int = Field(2, ge=0)
     social_worker: int = Field(1, ge=0)
     peer: int = Field(0, ge=0)
-    paramedic: int = Field(0, ge=0, description="FDNY paramedics (facts row 11: a team has 2"
+    paramedic: int = Field(0, ge=0, description="FDNY paramedics (S-team-size: a team has 2"
                            " EMTs or 1 EMT + 1 paramedic)")
 
 
@@ -265,8 +265,8 @@ class Teams(_Strict):
         gt=0,
         le=24,
         description="mean busy time per call in hours (travel + on scene + transport)."
-        " ASSUMPTION: no published B-HEARD figure (facts row 38); 1.75 h sits between Denver"
-        " STAR's ~80 min and the ~3.5 h implied by FY24 throughput of 2.3 calls/shift (row 33)",
+        " ASSUMPTION: no published B-HEARD figure (S-denver-star); 1.75 h sits between Denver"
+        " STAR's ~80 min and the ~3.5 h implied by FY24 throughput of 2.3 calls/shift (S-fy24-throughput)",
     )
     crew: Crew = Field(default_factory=Crew)
     cost_per_team_shift_usd: dict[str, float] | float | None = Field(
@@ -288,8 +288,8 @@ class Budget(_Strict):
     annual_usd: float = Field(ge=0, description="money available for teams, USD/year")
     crisis_team_share: float | None = Field(
         None, gt=0, le=1,
-        description="if annual_usd is a whole budget (e.g. the DCS's $1.1B, facts row 39), the"
-        " share of it for crisis teams; the crisis-team share is not published (facts row 44)",
+        description="if annual_usd is a whole budget (e.g. the DCS's $1.1B, S-dcs-budget), the"
+        " share of it for crisis teams; the crisis-team share is not published (S-dcs-no-headcount)",
     )
 
     @property
@@ -306,7 +306,7 @@ class CoverageSettings(_Strict):
     response_standard_min: float = Field(
         15.0, gt=0, le=120,
         description="a team can serve a call when travel (incl. dispatch) takes at most this,"
-        " minutes (facts rows 35-37: B-HEARD averages 13:41-15:30, ~20 min in 2024; the facts"
+        " minutes (S-response-time, S-nypd-dispatch-delay, S-mmr-response: B-HEARD averages 13:41-15:30, ~20 min in 2024; the"
         " table suggests <= 15 min)")
     busy_probability: float | None = Field(
         None, gt=0, lt=1,
@@ -342,7 +342,7 @@ class GeographySettings(_Strict):
     speeds_kmh: dict[Borough, float] = Field(
         default_factory=lambda: {"Manhattan": 16.0, "Bronx": 22.0, "Brooklyn": 20.0,
                                  "Queens": 24.0, "Staten Island": 30.0},
-        description="daytime driving speed without lights and sirens (facts row 35), km/h."
+        description="daytime driving speed without lights and sirens (S-response-time), km/h."
         " ASSUMPTION: no published NYC figure per borough; NYC DOT's 2018 Mobility Report puts"
         " citywide bus speeds at 7.4 mph (12 km/h), a lower reference")
     night_speed_factor: float = Field(
@@ -361,7 +361,7 @@ class GeographySettings(_Strict):
         5.0, ge=0, description="minutes added when the team crosses a borough line (bridges)."
         " ASSUMPTION")
     dispatch_delay_min: float = Field(
-        1.1, ge=0, description="minutes from call entry to dispatch (facts row 36: NYPD median"
+        1.1, ge=0, description="minutes from call entry to dispatch (S-nypd-dispatch-delay: NYPD median"
         " 1.0-1.2 min)")
 
     @field_validator("speeds_kmh")
@@ -390,25 +390,25 @@ class CostSettings(_Strict):
     salary_usd: dict[str, float] = Field(
         default_factory=lambda: {"emt": 59534.0, "paramedic": 75872.0, "social_worker": 80000.0,
                                  "peer": 50000.0},
-        description="base salary per role, USD/year: EMT top step (facts row 61), paramedic"
-        " top step (row 62), social worker ASSUMPTION $80k (row 66), peer ASSUMPTION $50k")
+        description="base salary per role, USD/year: EMT top step (S-emt-pay), paramedic"
+        " top step (S-paramedic-pay), social worker ASSUMPTION $80k (A-sw-salary), peer ASSUMPTION $50k")
     mental_health_differential: dict[str, float] = Field(
         default_factory=lambda: {"emt": 0.06, "paramedic": 0.06},
-        description="pay uplift for EMS on mental-health teams (facts row 63: 6%)")
+        description="pay uplift for EMS on mental-health teams (S-mh-differential: 6%)")
     fringe_rate: float = Field(0.55, ge=0, le=2, description="fringe as a share of salary"
-                               " (facts row 67: 54-62%)")
+                               " (S-fringe: 54-62%)")
     evening_differential: float = Field(
         0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 17:00-24:00"
-        " (facts row 66: H+H +10%; ASSUMPTION: all roles)")
+        " (A-sw-salary: H+H +10%; ASSUMPTION: all roles)")
     night_differential: float = Field(
         0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 00:00-07:00"
-        " (ASSUMPTION: as row 66, all roles)")
+        " (ASSUMPTION: as A-sw-salary, all roles)")
     vehicle_usd_per_shift: float = Field(
-        100.0, ge=0, description="vehicle and fuel per team-shift, USD (facts table,"
-        " 'our calculation'; rows 68-69)")
+        100.0, ge=0, description="vehicle and fuel per team-shift, USD (A-vehicle-per-shift;"
+        " 'our calculation'; S-ambulance-tour-cost, S-vehicle-cost)")
     overhead_rate: float = Field(
         0.25, ge=0, le=5, description="supervision, dispatch and training on top of direct"
-        " cost (facts table, 'our calculation')")
+        " cost (A-overhead)")
 
     @field_validator("salary_usd", "mental_health_differential")
     @classmethod
@@ -420,10 +420,10 @@ class WorkforceSettings(_Strict):
     """Headcount from paid hours (``bheard.costs.headcount``) and caps per role."""
 
     paid_hours_per_fte: float = Field(2088.0, gt=0, description="paid hours a year per FTE"
-                                      " (facts row 64)")
+                                      " (S-paid-hours)")
     productive_share: float = Field(
         0.82, gt=0, le=1, description="share of paid hours worked after leave and training;"
-        " 1/0.82 = 1.22 relief (facts table: ~1,700 productive of 2,088 h; ASSUMPTION)")
+        " 1/0.82 = 1.22 relief (A-relief: ~1,700 productive of 2,088 h; ASSUMPTION)")
     max_headcount: dict[str, float] = Field(
         default_factory=dict, description="role -> max FTE (e.g. licensed social workers"
         " available to hire)")
@@ -507,21 +507,21 @@ class SimulationSettings(_Strict):
     dispatch: Literal["isolated", "pooled", "shared"] | None = Field(
         None, description="default None = coverage.mode. isolated = a precinct's own teams only;"
         " pooled = any on-duty team of the scenario's area (today's B-HEARD: precinct lines"
-        " dropped, facts row 13); shared = nearest free team within"
+        " dropped, S-teams-2024); shared = nearest free team within"
         " coverage.response_standard_min by travel time (bheard.geography)")
     max_wait_min: float = Field(
         0.0, ge=0, description="minutes a call may wait for a team to free up before it gets the"
-        " traditional response; 0 = none (facts row 26: calls found teams busy went to NYPD)")
+        " traditional response; 0 = none (S-first-month: calls found teams busy went to NYPD)")
     local_travel_min: float = Field(
         14.0, ge=0, description="travel minutes to a call inside the team's own precinct/area,"
         " used for response times (already inside service_time_hours). ASSUMPTION: near the"
-        " published average response 13:41-15:30 (facts rows 27-28)")
+        " published average response 13:41-15:30 (S-h1-fy22, S-fy22, S-hospital-transport)")
     hospital_share: float = Field(
-        0.5, ge=0, le=1, description="share of calls whose client is taken to hospital (facts"
-        " rows 28-29: 46-54%)")
+        0.5, ge=0, le=1, description="share of calls whose client is taken to hospital ("
+        " S-fy22, S-hospital-transport, S-h1-fy23: 46-54%)")
     hospital_extra_hours: float = Field(
         1.0, ge=0, description="extra busy hours of a hospital transport over an on-site call."
-        " ASSUMPTION: no published figure (facts row 38); the mean busy time stays"
+        " ASSUMPTION: no published figure (S-denver-star); the mean busy time stays"
         " teams.service_time_hours")
     availability: float = Field(
         1.0, gt=0, le=1, description="share of each team's tour it can take calls; the rest is"

@@ -19,7 +19,7 @@ call by call (see ``models/simulation.md``):
   tour hours`` starting at a uniformly random time of the tour; a team busy when its block is
   due takes it as soon as it is free.
 
-Lost calls are split as in the Comptroller audit (facts rows 23-24): ``off_hours`` (no tour of
+Lost calls are split as in the Comptroller audit (S-audit-served, S-audit-overnight): ``off_hours`` (no tour of
 the scenario running, e.g. 01:00-09:00 today), ``no_team`` (a tour runs but no team may serve
 the call's precinct), ``busy`` (teams on duty that could serve it were all busy or on break).
 
