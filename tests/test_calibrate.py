@@ -54,7 +54,7 @@ def test_calibration_recovers_known_parameters():
 
 @pytest.mark.slow
 def test_calibration_to_published_record():
-    """Full fit to S-first-month (80%) and 32 (73%): both reproduced within 1 pp by a fresh
+    """Full fit to S-first-month (80%) and S-fy24-responses (73%): both reproduced within 1 pp by a fresh
     simulation; fitted values are those shipped in scenarios/baseline_2024.yaml (2.41 h, 0.77)."""
     c = calibrate()
     assert c.exact

@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bheard.cli.common import fail_input
+from bheard.cli.common import fail_input, fmt
 from bheard.cli.common import out_console as console
 from bheard.errors import InputError
 DISPATCH_MODES = ("isolated", "pooled", "shared")
 
 
 def _pct(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+    return fmt(x, "share")
 
 
 def _ci(v) -> str:
@@ -34,7 +34,7 @@ def print_simulation(r, console: Console = console) -> None:
     o = r.overall
     console.print(f"[bold]{escape(r.scenario)}[/]: simulated {r.replications} replications x {r.weeks}"
                   f" weeks, dispatch {r.dispatch}, seed {r.seed} ({r.seconds:.2f} s)")
-    console.print(f"  eligible calls/replication: {o['calls_per_replication'][0]:,.0f}")
+    console.print(f"  eligible calls/replication: {fmt(o['calls_per_replication'][0], 'calls')}")
     console.print(f"  served, of calls in operating hours: {_ci(o['served_share_operating_hours'])}"
                   " (95% CI over replications)")
     if r.predicted_share is not None:
@@ -53,8 +53,9 @@ def print_simulation(r, console: Console = console) -> None:
     for col in ("tour", "calls", "served", "lost busy", "lost no team", "off hours", "served share"):
         t.add_column(col, justify="left" if col == "tour" else "right")
     for row in r.by_tour.itertuples(index=False):
-        t.add_row(str(row.tour), f"{row.calls:,}", f"{row.served:,}", f"{row.lost_busy:,}",
-                  f"{row.lost_no_team:,}", f"{row.lost_off_hours:,}", _pct(row.served_share))
+        t.add_row(str(row.tour), fmt(row.calls, "int"), fmt(row.served, "int"),
+                  fmt(row.lost_busy, "int"), fmt(row.lost_no_team, "int"),
+                  fmt(row.lost_off_hours, "int"), _pct(row.served_share))
     console.print(t)
 
 

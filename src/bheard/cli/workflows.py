@@ -7,13 +7,12 @@ Thin wrappers over :func:`bheard.frontier.frontier`, :func:`bheard.batch.batch` 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from bheard.cli.common import err_console, fail_input, out_console
+from bheard.cli.common import err_console, fail_input, fmt, out_console
 from bheard.constants import FEASIBLE_STATUSES
 from bheard.errors import InputError
 
@@ -117,9 +116,7 @@ def _print_frontier(fr, console) -> None:
         t.add_column(col, justify="right")
     for r in fr.table.itertuples(index=False):
         m = r.marginal_calls_per_million_usd
-        ok = isinstance(r.covered_calls, float) and math.isfinite(r.covered_calls)
-        t.add_row(f"{r.budget_usd / 1e6:,.1f}", f"{r.covered_calls:,.0f}" if ok else "-",
-                  f"{r.coverage_share:.1%}" if ok else "-", f"{r.gap:.1e}" if ok else "-",
-                  r.status, f"{r.team_shifts_per_week:,}",
-                  f"{m:,.1f}" if isinstance(m, float) and math.isfinite(m) else "")
+        t.add_row(fmt(r.budget_usd / 1e6), fmt(r.covered_calls, "calls"),
+                  fmt(r.coverage_share, "share"), fmt(r.gap, "gap"), r.status,
+                  fmt(r.team_shifts_per_week, "int"), fmt(m))
     console.print(t)

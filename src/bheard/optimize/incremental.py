@@ -118,7 +118,8 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     run = solve_model(built.model, built.variables, time_limit_s=opt.time_limit_s,
                       mip_rel_gap=None if certify_only else opt.mip_rel_gap,
                       threads=opt.threads, highs_options=highs_opts, started_at=t0,
-                      start_values=built.start_values(taken) if want_start else None)
+                      start_values=built.start_values(taken) if want_start else None,
+                      load_values=not certify_only)
     translate_s, solve_s = run.translate_seconds, run.solve_seconds
     chosen = np.flatnonzero(taken)
     if run.termination == "error":  # a solver failure still returns the certified incumbent

@@ -77,14 +77,15 @@ def _set_mip_start(solver, variables: Sequence, values: np.ndarray) -> tuple[boo
 def solve_model(model, variables: Sequence, *, time_limit_s: float,
                 mip_rel_gap: float | None = None, threads: int | None = None,
                 highs_options: dict | None = None, start_values: np.ndarray | None = None,
-                started_at: float | None = None) -> SolverRun:
+                started_at: float | None = None, load_values: bool = True) -> SolverRun:
     """Solve a Pyomo model (MIP or LP) with HiGHS and return a :class:`SolverRun`.
 
     ``variables``: the model variables whose values to return, in order. ``start_values``: a
     MIP start for those variables (others start at 0). The time limit counts from
     ``started_at`` (default: now), so earlier steps of the same solve use up the limit; the
     solve always gets at least :data:`MIN_TIME_LIMIT_S`. ``mip_rel_gap=None`` leaves HiGHS's
-    default (for LPs).
+    default (for LPs). ``load_values=False`` skips reading the solution back (a caller that
+    only needs the bound, e.g. an LP certificate, saves the time of loading every variable).
     """
     t0 = time.perf_counter() if started_at is None else started_at
     t1 = time.perf_counter()
@@ -112,7 +113,7 @@ def solve_model(model, variables: Sequence, *, time_limit_s: float,
     solve_s = time.perf_counter() - t2
     tc = res.termination_condition
     values = None
-    if res.incumbent_objective is not None:
+    if load_values and res.incumbent_objective is not None:
         try:
             res.solution_loader.load_vars()
             values = np.array([v.value if v.value is not None else 0.0 for v in variables],
