@@ -80,8 +80,8 @@ class Workforce:
     """Headcount and cost composition of a plan (``bheard.costs``, models/workforce_cost.md).
 
     ``headcount``: :func:`bheard.costs.headcount_by_tour` (one row per tour and a total, FTE by
-    role); ``cost_breakdown_usd_per_year``: labour by role, vehicles and overhead, None when
-    team-shifts are priced top-down.
+    role); ``cost_breakdown_usd_per_year``: labour by role, supervision, training, vehicles and
+    overhead, None when team-shifts are priced top-down.
     """
 
     headcount: pd.DataFrame

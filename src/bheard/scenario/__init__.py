@@ -26,5 +26,5 @@ from bheard.scenario.schema import (
 
 __all__ = ["load_scenario", "scenario_yaml", "Scenario", "Budget", "CostSettings",
            "CoverageSettings", "Crew", "Demand", "EquitySettings", "ForecastDemand",
-           "GeographySettings", "Limits", "PriorDemand", "ProgramPosition", "Shifts", "SimulationSettings",
-           "SolverOptions", "Staggered", "Teams", "Tour", "WorkforceSettings"]
+           "GeographySettings", "Limits", "PriorDemand", "ProgramPosition", "Shifts",
+           "SimulationSettings", "SolverOptions", "Staggered", "Teams", "Tour", "WorkforceSettings"]
