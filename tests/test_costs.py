@@ -8,7 +8,8 @@ import pytest
 import bheard
 from bheard.costs import shift_cost_usd
 from bheard.problem import problem_from_scenario
-from bheard.costs import (cost_breakdown, fte_by_role, headcount_by_tour, role_fte_per_team_slot,
+from bheard.costs import (SHIFT_COMPONENTS, annual_cost, cost_breakdown, fte_by_role,
+                          headcount_by_tour, program_fixed_usd_per_year, role_fte_per_team_slot,
                           team_shift_cost)
 from bheard.errors import InputError
 from bheard.optimize.fixed_point import solve_shared
@@ -20,27 +21,193 @@ from helpers import SCENARIOS, tiny_dict
 DCS_CREW = Crew(emt=2, social_worker=1, peer=1)
 
 
+def _hand_shift(salaries_mh, h=8.0, d=0.0, f=0.70, pi=0.82, H=2088.0, o=0.15, v=100.0,
+                sup=((0.25, 87000.0), (0.25, 100000.0)), a=0.16, w=5.0, base=None):
+    """The cost formula of models/workforce_cost.md written out by hand (USD per shift)."""
+    crew = sum(h * s * (1 + d) / H for s in salaries_mh) * (1 + f) / pi
+    supervision = sum(k * h * s * (1 + d) / H for k, s in sup) * (1 + f) / pi
+    training = sum(h / (H * pi) * a * w * (H / 52) * s / H * (1 + f) for s in base)
+    return (1 + o) * (crew + supervision + training + v)
+
+
 def test_day_shift_cost_hand_computed():
-    """Day tour, 2 EMT + SW + peer: 1.25 x ($100 + 8 h x (2 x 59,534 x 1.06 + 80,000 + 50,000)
-    / 2,088 x 1.55 / 0.82) = $2,444.46 (S-emt-pay, S-mh-differential, S-paid-hours, S-hh-differential, S-fringe; A-shift-cost-bottom-up range
-    $1,600-2,600 per shift)."""
+    """Day tour, 2 EMT + SW + peer, every component by hand: crew 8 h x (2 x 59,534 x 1.06 +
+    80,000 + 50,000) / 2,088 x 1.70 / 0.82; supervision 0.25 x (87,000 + 100,000) on the same
+    terms; training 8 / (2,088 x 0.82) x 0.16 x 5 weeks x 2,088/52 h at base pay x 1.70;
+    + $100; x 1.15 (S-emt-pay, S-mh-differential, S-paid-hours, S-fringe, A-relief,
+    A-supervision, S-team-size, S-ems-attrition, A-vehicle-per-shift, A-overhead) = $2,917.46."""
     c = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
                         Tour(name="day", start="09:00", hours=8))
-    hand = 1.25 * (100 + 8 * (2 * 59534 * 1.06 + 80000 + 50000) / 2088 * 1.55 / 0.82)
+    emt = 59534 * 1.06
+    hand = _hand_shift([emt, emt, 80000, 50000], base=[59534, 59534, 80000, 50000])
     assert c.total_usd == pytest.approx(hand, rel=1e-12)
-    assert c.total_usd == pytest.approx(2444.46, abs=0.01)
-    assert c.overhead_usd == pytest.approx(0.25 * (c.labour_usd + 100))
-    assert c.labour_by_role_usd["social_worker"] == pytest.approx(8 * 80000 / 2088 * 1.55 / 0.82)
+    assert c.total_usd == pytest.approx(2917.46, abs=0.01)
+    assert c.overhead_usd == pytest.approx(
+        0.15 * (c.labour_usd + c.supervision_usd + c.training_usd + 100))
+    assert c.labour_by_role_usd["social_worker"] == pytest.approx(8 * 80000 / 2088 * 1.70 / 0.82)
+    assert c.supervision_usd == pytest.approx(8 * 0.25 * 187000 / 2088 * 1.70 / 0.82)
+
+
+def test_components_itemize_the_same_total():
+    """crew base pay + MH differential + shift differential + relief + fringe + supervision +
+    training + vehicle + overhead = the total, for every tour; fringe = 0.70 x pay on post /
+    0.82, relief = pay on post x (1/0.82 - 1) (S-fringe, A-relief)."""
+    for start in ("09:00", "17:00", "01:00"):
+        c = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
+                            Tour(name="x", start=start, hours=8))
+        comp = c.components_usd
+        assert set(comp) == set(SHIFT_COMPONENTS)
+        assert sum(comp.values()) == pytest.approx(c.total_usd, rel=1e-12)
+        on_post = (comp["crew_base_pay"] + comp["mental_health_differential"]
+                   + comp["shift_differential"])
+        assert comp["fringe"] == pytest.approx(0.70 * on_post / 0.82)
+        assert comp["relief"] == pytest.approx(on_post * (1 / 0.82 - 1))
+        assert comp["mental_health_differential"] == pytest.approx(
+            0.06 * 8 * 2 * 59534 / 2088)
 
 
 def test_evening_and_night_differentials_raise_labour_by_ten_percent():
-    """Evening (17-01) and overnight (01-09) tours pay +10% on labour (A-sw-salary)."""
+    """Evening (17-01) and overnight (01-09) tours pay +10% on crew and supervisor labour
+    (S-hh-differential, A-differentials); training and vehicles do not change."""
     day = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
                           Tour(name="day", start="09:00", hours=8))
     for start in ("17:00", "01:00"):
         c = team_shift_cost(CostSettings(), WorkforceSettings(), DCS_CREW,
                             Tour(name="x", start=start, hours=8))
         assert c.labour_usd == pytest.approx(1.10 * day.labour_usd)
+        assert c.supervision_usd == pytest.approx(1.10 * day.supervision_usd)
+        assert c.training_usd == pytest.approx(day.training_usd)
+
+
+def _baseline_fleet_cost(costs=None, workforce=None):
+    """Annual cost of today's fleet, 9 teams on each of baseline_2024.yaml's 2 tours, 365 days
+    (S-teams-2024, S-tours-hours), from the scenario's own cost model."""
+    sc = load_scenario(SCENARIOS / "baseline_2024.yaml")
+    return annual_cost(costs or sc.costs, workforce or sc.workforce, sc.teams.crew,
+                       [(t, 9) for t in sc.shifts.tours])
+
+
+def test_annual_cost_of_todays_fleet_itemized_by_hand():
+    """9 teams x 2 tours x 365 days = 6,570 team-shifts; the annual cost is 3,285 day shifts
+    and 3,285 evening shifts at the hand formula plus the program lines of baseline_2024.yaml,
+    each FTE x salary x 1.70 x 1.15 (A-program-staff): $5.67M."""
+    a = _baseline_fleet_cost()
+    assert a.team_shifts_per_year == 6570
+    emt = 59534 * 1.06
+    per_day = _hand_shift([emt, emt, 80000], base=[59534, 59534, 80000])
+    per_eve = _hand_shift([emt, emt, 80000], d=0.10, base=[59534, 59534, 80000])
+    assert a.team_shift_cost_usd == pytest.approx(3285 * (per_day + per_eve), rel=1e-12)
+    staff = 5 * 110000 + 10 * 105000 + 5 * 105000 + 3.4 * 55000
+    assert a.program_fixed_usd == pytest.approx((staff * 1.70 + 1e6) * 1.15, rel=1e-12)
+    assert a.total_usd == pytest.approx(sum(a.components_usd.values()) + a.program_fixed_usd)
+
+
+PUBLISHED_BHEARD_USD = 35e6  # S-bheard-budget: ~$35M a year, today's B-HEARD (Low confidence)
+
+
+def _sensitivity_band():
+    """Today's fleet at the low and high ends of every documented range at once (S-fringe
+    0.54-0.72, A-relief 0.85-0.76, A-supervision 1 per 6-1 per 3, S-ems-attrition 0.05-0.30,
+    A-vehicle-per-shift $60-200, A-overhead 0.10-0.25, A-sw-salary $65-95k, S-union-fringe EMT
+    $68,700 at the top, A-program-staff x0.5-x1.5, other $0.5-2M)."""
+    sc = load_scenario(SCENARIOS / "baseline_2024.yaml")
+    c = sc.costs
+
+    def scaled(k):
+        return {n: p.model_copy(update={"fte": p.fte * k}) for n, p in c.program_staff.items()}
+
+    lo = c.model_copy(update=dict(
+        fringe_rate=0.54, overhead_rate=0.10, annual_attrition=0.05, vehicle_usd_per_shift=60,
+        supervisors_per_team={"ems_officer": 1 / 6, "clinical_supervisor": 1 / 6},
+        salary_usd={**c.salary_usd, "social_worker": 65000.0}, program_staff=scaled(0.5),
+        program_other_usd_per_year=0.5e6))
+    hi = c.model_copy(update=dict(
+        fringe_rate=0.72, overhead_rate=0.25, annual_attrition=0.30, vehicle_usd_per_shift=200,
+        supervisors_per_team={"ems_officer": 1 / 3, "clinical_supervisor": 1 / 3},
+        salary_usd={**c.salary_usd, "emt": 68700.0, "social_worker": 95000.0},
+        program_staff=scaled(1.5), program_other_usd_per_year=2e6))
+    return (_baseline_fleet_cost(lo, WorkforceSettings(productive_share=0.85)).total_usd,
+            _baseline_fleet_cost(hi, WorkforceSettings(productive_share=0.76)).total_usd)
+
+
+def test_annual_cost_of_todays_fleet_against_published_budget():
+    """Today's 18 team-shifts a day (S-teams-2024) priced by the anchored model against the
+    published ~$35M a year (S-bheard-budget, S-cost-per-team-shift): the model gives $22.5M, a
+    residual of -36% (models/workforce_cost.md; budgets above spending, S-bheard-underspend).
+    The published figure lies inside the model's sensitivity band, at its top."""
+    total = _baseline_fleet_cost().total_usd
+    residual = total / PUBLISHED_BHEARD_USD - 1.0
+    assert -0.40 < residual < -0.30
+    lo, hi = _sensitivity_band()
+    assert lo < total < hi
+    assert lo < PUBLISHED_BHEARD_USD < hi * 1.05
+    # the old model (fringe 0.55, flat 25% overhead, no supervision, training or program
+    # lines) gave $13.1M: the anchored one is closer to the record
+    assert abs(residual) < abs(13.1e6 / PUBLISHED_BHEARD_USD - 1.0)
+
+
+@pytest.mark.xfail(strict=True, reason="not met: the itemized model explains 64% of the ~$35M"
+                   " budget (S-bheard-budget, S-bheard-underspend; models/workforce_cost.md)")
+def test_annual_cost_of_todays_fleet_within_15_percent_of_published():
+    """The target of issue 10: today's fleet within 15% of the ~$35M (S-bheard-budget). Fails
+    today (residual -36%); strict, so it reports when a change meets it."""
+    total = _baseline_fleet_cost().total_usd
+    assert abs(total / PUBLISHED_BHEARD_USD - 1.0) <= 0.15
+
+
+def test_program_fixed_cost_comes_out_of_the_team_budget():
+    """baseline_2024.yaml: $35M budget - $5.67M program lines (A-program-staff) = the team
+    budget of the problem; the plan reports the program line and the total separately."""
+    sc = load_scenario(SCENARIOS / "baseline_2024.yaml")
+    fixed = program_fixed_usd_per_year(sc.costs)
+    assert fixed == pytest.approx(5.66996e6, rel=1e-6)
+    assert problem_from_scenario(sc).team_budget_usd_per_year == pytest.approx(35e6 - fixed)
+    d = tiny_dict()
+    del d["teams"]["cost_per_team_shift_usd"]
+    d["costs"] = {"program_staff": {"office": {"fte": 2, "salary_usd": 100000}},
+                  "program_other_usd_per_year": 50000}
+    d["solver"]["time_limit_s"] = 2
+    plan = bheard.solve(d)
+    f = (2 * 100000 * 1.70 + 50000) * 1.15
+    assert plan.program_fixed_usd_per_year == pytest.approx(f)
+    assert plan.budget == pytest.approx(5e6 - f)
+    assert plan.annual_cost <= plan.budget * (1 + 1e-9)
+    assert plan.total_cost_usd_per_year == pytest.approx(plan.annual_cost + f)
+    assert plan.summary()["program_fixed_usd_per_year"] == pytest.approx(f)
+
+
+def test_budget_below_program_cost_is_infeasible_with_a_diagnosis():
+    """A budget smaller than the fixed program cost leaves a negative team budget: the plan is
+    infeasible and the diagnosis names budget.annual_usd and the program cost."""
+    d = tiny_dict(budget={"annual_usd": 100000})
+    del d["teams"]["cost_per_team_shift_usd"]
+    d["costs"] = {"program_staff": {"office": {"fte": 2, "salary_usd": 100000}}}
+    d["limits"]["min_teams"] = {25: 1}
+    plan = bheard.solve(d)
+    assert plan.status == "infeasible"
+    assert any("budget.annual_usd" in x and "program" in x for x in plan.diagnosis)
+
+
+def test_shipped_scenarios_use_the_same_anchored_cost_model():
+    """Every shipped scenario (examples/tiny.yaml, a hand example, apart) prices team-shifts
+    with the bottom-up ``costs:`` section: no top-down numbers, and the same component
+    settings; only the program lines differ between today's program and the DCS."""
+    names = ["baseline_2024", "dcs_citywide", "dcs_citywide_shared", "dcs_every_precinct",
+             "dcs_staggered", "dcs_forecast_synthetic"]
+    shared = None
+    for n in names:
+        sc = load_scenario(SCENARIOS / f"{n}.yaml")
+        assert sc.teams.cost_per_team_shift_usd is None, n
+        assert sc.costs is not None, n
+        st = sc.shifts.staggered
+        assert st is None or st.cost_per_team_shift_usd is None, n
+        model = sc.costs.model_dump(exclude={"program_staff", "program_other_usd_per_year"})
+        assert model == CostSettings().model_dump(
+            exclude={"program_staff", "program_other_usd_per_year"}), n
+        assert program_fixed_usd_per_year(sc.costs) > 0, n
+        if n.startswith("dcs"):
+            shared = shared or program_fixed_usd_per_year(sc.costs)
+            assert program_fixed_usd_per_year(sc.costs) == shared, n
 
 
 def test_fte_per_daily_post_matches_relief_factor():
@@ -70,7 +237,7 @@ def test_exactly_one_cost_source_is_required():
 
 def test_bottom_up_costs_feed_the_plan_and_the_breakdown_adds_up():
     """With costs: the plan's annual cost equals the breakdown's total (labour by role +
-    vehicles + overhead) and the headcount follows the team-shifts."""
+    supervision + training + vehicles + overhead) and the headcount follows the team-shifts."""
     d = tiny_dict()
     del d["teams"]["cost_per_team_shift_usd"]
     d["costs"] = {}
@@ -81,8 +248,8 @@ def test_bottom_up_costs_feed_the_plan_and_the_breakdown_adds_up():
     plan = bheard.solve(sc)
     bd = plan.workforce.cost_breakdown_usd_per_year
     assert bd["total_usd"] == pytest.approx(plan.annual_cost, rel=1e-9)
-    assert set(bd) >= {"labour_emt_usd", "labour_social_worker_usd", "vehicles_usd",
-                       "overhead_usd"}
+    assert set(bd) >= {"labour_emt_usd", "labour_social_worker_usd", "supervision_usd",
+                       "training_usd", "vehicles_usd", "overhead_usd"}
     sw = plan.workforce.fte_by_role["social_worker"]
     assert sw == pytest.approx(plan.team_shifts_per_week * 8 * 52 / (2088 * 0.82))
 
@@ -125,10 +292,14 @@ def test_isolated_with_nonbinding_cap_equals_isolated_path():
 
 
 def test_whole_budget_with_crisis_team_share():
-    """budget.annual_usd = $1.1B DCS (S-dcs-budget) x share 0.0795 = $87.45M for teams."""
+    """budget.annual_usd = $1.1B DCS (S-dcs-budget) x share 0.0795 = $87.45M for crisis teams,
+    less dcs_citywide.yaml's program lines (A-program-staff: $12.28M) for team-shifts."""
     sc = load_scenario(SCENARIOS / "dcs_citywide.yaml").with_overrides(
         **{"budget.annual_usd": 1.1e9, "budget.crisis_team_share": 0.0795})
-    assert problem_from_scenario(sc).team_budget_usd_per_year == pytest.approx(87.45e6)
+    fixed = program_fixed_usd_per_year(sc.costs)
+    staff = 10 * 110000 + 20 * 105000 + 10 * 105000 + 10.2 * 55000
+    assert fixed == pytest.approx((staff * 1.70 + 2.5e6) * 1.15)
+    assert problem_from_scenario(sc).team_budget_usd_per_year == pytest.approx(87.45e6 - fixed)
 
 
 def test_cost_breakdown_none_for_top_down_costs():

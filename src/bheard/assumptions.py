@@ -45,8 +45,27 @@ def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> li
     add(sc.teams, "service_time_hours", "hours/call", "teams.service_time_hours")
     out.append({"name": "teams.crew", "value": sc.teams.crew.model_dump(), "unit": "persons",
                 "source": "S-team-size (2 EMS + 1 social worker); DCS adds a peer (S-dcs-plan)"})
-    out.append({"name": "teams.cost_per_team_shift_usd", "value": sc.teams.cost_per_team_shift_usd,
-                "unit": "USD/team-shift", "source": f"set in scenario {sc.source} (see its comments)"})
+    if sc.costs is None:
+        out.append({"name": "teams.cost_per_team_shift_usd",
+                    "value": sc.teams.cost_per_team_shift_usd, "unit": "USD/team-shift",
+                    "source": f"set in scenario {sc.source} (see its comments)"})
+    else:  # the bottom-up model's inputs (models/workforce_cost.md)
+        for name, unit in (("salary_usd", "USD/year"), ("mental_health_differential", "share"),
+                           ("evening_differential", "share"), ("night_differential", "share"),
+                           ("fringe_rate", "share of salary"),
+                           ("supervisors_per_team", "per team on duty"),
+                           ("supervisor_salary_usd", "USD/year"),
+                           ("training_weeks_per_hire", "weeks"),
+                           ("annual_attrition", "share/year"),
+                           ("vehicle_usd_per_shift", "USD/team-shift"),
+                           ("overhead_rate", "share"),
+                           ("program_other_usd_per_year", "USD/year")):
+            add(sc.costs, name, unit, f"costs.{name}")
+        out.append({"name": "costs.program_staff",
+                    "value": {k: v.model_dump() for k, v in sc.costs.program_staff.items()},
+                    "unit": "FTE, USD/year", "source": _field_doc(sc.costs, "program_staff")
+                    if not sc.costs.program_staff else f"set in scenario {sc.source}"
+                    " (A-program-staff; see its comments)"})
     out.append({"name": "budget.annual_usd", "value": sc.budget.annual_usd, "unit": "USD/year",
                 "source": f"set in scenario {sc.source} (see its comments)"})
     add(sc, "weeks_per_year", "weeks/year")

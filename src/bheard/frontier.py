@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bheard.constants import FEASIBLE_STATUSES
+from bheard.costs import team_budget_usd
 from bheard.errors import InputError
 from bheard.io import atomic_write, atomic_write_csv
 from bheard.optimize import formulation_for, resolve
@@ -135,7 +136,7 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     for b in grid:
         t1 = time.perf_counter()
         sc_b = sc.with_overrides(**{"budget.annual_usd": float(b)})
-        data_b = dataclasses.replace(data, team_budget_usd_per_year=sc_b.budget.team_budget_usd)
+        data_b = dataclasses.replace(data, team_budget_usd_per_year=team_budget_usd(sc_b))
         res = formulation.run(sc_b, data_b, start=prev if warm_start else None, cache=cache)
         feasible = res.teams is not None and res.status in FEASIBLE_STATUSES
         if feasible:

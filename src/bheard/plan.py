@@ -80,8 +80,8 @@ class Workforce:
     """Headcount and cost composition of a plan (``bheard.costs``, models/workforce_cost.md).
 
     ``headcount``: :func:`bheard.costs.headcount_by_tour` (one row per tour and a total, FTE by
-    role); ``cost_breakdown_usd_per_year``: labour by role, vehicles and overhead, None when
-    team-shifts are priced top-down.
+    role); ``cost_breakdown_usd_per_year``: labour by role, supervision, training, vehicles and
+    overhead, None when team-shifts are priced top-down.
     """
 
     headcount: pd.DataFrame
@@ -141,7 +141,10 @@ class Plan:
     ``gap = (bound - objective) / objective``. ``assignments`` has one row per (precinct, day,
     tour) with the columns in :data:`ASSIGNMENT_COLUMNS` (plus :data:`SHARED_COLUMNS` in shared
     mode). ``teams`` (P, C) and ``index`` give the same plan as an array. ``budget`` is the
-    team budget (USD/year); ``annual_cost`` what the plan spends (USD/year).
+    team budget (USD/year: the scenario's budget minus the program's fixed cost);
+    ``annual_cost`` what the plan's team-shifts cost (USD/year); ``program_fixed_usd_per_year``
+    the fixed program cost outside the teams (``costs.program_staff``, a separate line);
+    ``total_cost_usd_per_year`` the two together.
     """
 
     scenario: str
@@ -173,11 +176,17 @@ class Plan:
     shared: SharedCoverage | None = None
     equity_cost: EquityCost | None = None
     staggered: StaggeredSummary | None = field(default=None, repr=False)
+    program_fixed_usd_per_year: float = 0.0  # USD/year, outside the teams (bheard.costs)
 
     # ---- derived -------------------------------------------------------------------
     @property
     def feasible(self) -> bool:
         return self.status in FEASIBLE_STATUSES
+
+    @property
+    def total_cost_usd_per_year(self) -> float:
+        """Team-shifts plus the program's fixed cost, USD/year."""
+        return self.annual_cost + self.program_fixed_usd_per_year
 
     @property
     def coverage_share(self) -> float:
@@ -251,6 +260,8 @@ class Plan:
             "eligible_calls_per_year": num(self.eligible_calls),
             "coverage_share": num(self.coverage_share),
             "annual_cost_usd": num(self.annual_cost),
+            "program_fixed_usd_per_year": num(self.program_fixed_usd_per_year),
+            "total_cost_usd_per_year": num(self.total_cost_usd_per_year),
             "budget_usd": num(self.budget),
             "team_shifts_per_week": self.team_shifts_per_week,
             "build_seconds": self.build_seconds,
@@ -357,7 +368,8 @@ class Plan:
                    budget_split=typed(BudgetSplit, "budget_split"),
                    fixed_point=typed(FixedPointReport, "fixed_point"),
                    shared=typed(SharedCoverage, "shared"),
-                   equity_cost=typed(EquityCost, "equity_cost"), staggered=st)
+                   equity_cost=typed(EquityCost, "equity_cost"), staggered=st,
+                   program_fixed_usd_per_year=_num(s.get("program_fixed_usd_per_year"), 0.0))
 
     def __repr__(self) -> str:
         if not self.feasible:

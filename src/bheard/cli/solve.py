@@ -34,6 +34,11 @@ def print_plan(plan, console: Console = out_console) -> None:
         f"  cost {fmt(plan.annual_cost, 'usd')}/year of {fmt(plan.budget, 'usd')} budget; "
         f"{fmt(plan.team_shifts_per_week, 'int')} team-shifts/week; coverage model "
         f"{escape(plan.coverage_model)}", highlight=False)
+    if plan.program_fixed_usd_per_year:
+        console.print(
+            f"  + program fixed cost {fmt(plan.program_fixed_usd_per_year, 'usd')}/year (outside"
+            f" the teams, already taken out of the budget): total"
+            f" {fmt(plan.total_cost_usd_per_year, 'usd')}/year", highlight=False)
     if plan.workforce is not None and plan.workforce.fte_by_role:
         roles = ", ".join(f"{r} {v:,.1f}" for r, v in plan.workforce.fte_by_role.items())
         console.print(f"  headcount (FTE): {roles}", highlight=False)

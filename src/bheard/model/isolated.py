@@ -112,8 +112,9 @@ def diagnose_infeasibility(prob: ProblemData) -> list[str]:
     if min_cost > prob.team_budget_usd_per_year * (1 + 1e-12):
         out.append(
             f"{prob.min_teams_label} costs ${min_cost:,.0f}/year for its "
-            f"{int(prob.min_teams.sum())} minimum team-slots but budget.annual_usd is "
-            f"${prob.team_budget_usd_per_year:,.0f}/year")
+            f"{int(prob.min_teams.sum())} minimum team-slots but budget.annual_usd leaves "
+            f"${prob.team_budget_usd_per_year:,.0f}/year for teams (after the program's fixed"
+            f" cost, costs.program_staff)")
     return out
 
 

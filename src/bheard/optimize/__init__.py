@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from bheard.assumptions import scenario_assumptions
-from bheard.costs import cost_breakdown, headcount_by_tour
+from bheard.costs import (cost_breakdown, headcount_by_tour, program_fixed_usd_per_year,
+                          team_budget_usd)
 from bheard.model.equity import share_distribution
 from bheard.optimize.registry import (
     FORMULATIONS,
@@ -91,7 +92,7 @@ def make_plan(sc: Scenario, formulation: Formulation, data, res: SolveResult,
     if sc.budget.crisis_team_share is not None:
         split = BudgetSplit(annual_usd=sc.budget.annual_usd,
                             crisis_team_share=sc.budget.crisis_team_share,
-                            team_budget_usd=sc.budget.team_budget_usd)
+                            team_budget_usd=sc.budget.team_budget_usd)  # before fixed costs
     labels = list(dict.fromkeys(idx.label.tolist()))
     tours = []
     for lab in labels:
@@ -100,7 +101,7 @@ def make_plan(sc: Scenario, formulation: Formulation, data, res: SolveResult,
                       "hours": float(idx.hours[m][0]), "days": list(dict.fromkeys(
                           idx.day[m].tolist()))})
     return Plan(scenario=sc.name, status=res.status, objective=res.objective, bound=res.bound,
-                gap=res.gap, annual_cost=cost, budget=sc.budget.team_budget_usd,
+                gap=res.gap, annual_cost=cost, budget=team_budget_usd(sc),
                 eligible_calls=cols.eligible_calls,
                 build_seconds=res.build_seconds + extra_build_seconds,
                 translate_seconds=res.translate_seconds, solve_seconds=res.solve_seconds,
@@ -109,7 +110,8 @@ def make_plan(sc: Scenario, formulation: Formulation, data, res: SolveResult,
                 demand_source=sc.demand.source, tours=tours, teams=teams, index=idx,
                 resolved_scenario=sc, coverage_model=res.coverage_model, workforce=workforce,
                 precinct_shares=shares, budget_split=split, fixed_point=res.fixed_point,
-                shared=shared, equity_cost=res.equity_cost, staggered=cols.staggered)
+                shared=shared, equity_cost=res.equity_cost, staggered=cols.staggered,
+                program_fixed_usd_per_year=program_fixed_usd_per_year(sc.costs))
 
 
 def teams_per_precinct(teams: np.ndarray | None) -> np.ndarray | None:

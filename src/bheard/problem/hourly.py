@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bheard.constants import HOURS_PER_WEEK
-from bheard.costs import shift_cost_usd
+from bheard.costs import shift_cost_usd, team_budget_usd
 from bheard.data import precincts as precinct_table
 from bheard.problem.slots import hourly_rates, select_precincts
 from bheard.queueing import erlang_b_table
@@ -128,7 +128,7 @@ def staggered_from_scenario(sc) -> StaggeredData:
                                                 staggered=True)
                                  for h in hour.tolist()], dtype=float),
         service_time_hours=sc.teams.service_time_hours, weeks_per_year=sc.weeks_per_year,
-        team_budget_usd_per_year=sc.budget.team_budget_usd,
+        team_budget_usd_per_year=team_budget_usd(sc),
         max_on_duty=int(sc.limits.max_teams_per_slot),
         hourly_cap=math.inf if cap is None else float(cap),
         start_labels=tuple(f"{h:02d}:00" for h in st.start_hours))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bheard.constants import HOURS_PER_WEEK
-from bheard.costs import role_fte_per_team_slot, shift_cost_usd
+from bheard.costs import role_fte_per_team_slot, shift_cost_usd, team_budget_usd
 from bheard.data import precincts as precinct_table
 from bheard.demand.prior import prior_hourly
 from bheard.demand.slots import slot_mean_rates
@@ -38,7 +38,8 @@ class ProblemData:
         service_time_hours: mean busy time per call, hours.
         weeks_per_year: weeks a year the weekly schedule runs.
         team_budget_usd_per_year: money for teams, USD/year (``budget.annual_usd`` times
-            ``budget.crisis_team_share`` when given).
+            ``budget.crisis_team_share`` when given, minus the program's fixed cost:
+            :func:`bheard.costs.team_budget_usd`).
         max_teams: (P, S) int upper bound on teams.
         min_teams: (P, S) int lower bound on teams.
         slot_cap: (S,) citywide max teams in each slot (``inf`` = no cap).
@@ -171,7 +172,7 @@ def problem_from_scenario(scenario) -> ProblemData:
         slot_start_how=start_how,
         calls_per_hour=rates, service_time_hours=scenario.teams.service_time_hours,
         weeks_per_year=scenario.weeks_per_year,
-        team_budget_usd_per_year=scenario.budget.team_budget_usd,
+        team_budget_usd_per_year=team_budget_usd(scenario),
         max_teams=max_teams, min_teams=min_teams, slot_cap=caps, slot_cap_label=cap_label,
         min_teams_label=("limits.min_teams_every_precinct" if lim.min_teams_every_precinct
                          else "limits.min_teams"),

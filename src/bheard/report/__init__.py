@@ -87,6 +87,12 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
             ("eligible calls/year", f"{plan.eligible_calls:,.0f}"),
             ("coverage share", f"{plan.coverage_share:.1%}"),
             ("annual cost", f"${plan.annual_cost / 1e6:,.2f}M of ${plan.budget / 1e6:,.2f}M"),
+        ]
+        if plan.program_fixed_usd_per_year:
+            kpis.append(("program fixed cost + total",
+                         f"${plan.program_fixed_usd_per_year / 1e6:,.2f}M;"
+                         f" ${plan.total_cost_usd_per_year / 1e6:,.2f}M"))
+        kpis += [
             ("team-shifts/week", f"{plan.team_shifts_per_week:,}"),
             ("optimality gap", f"{plan.gap:.2e}"),
         ]

@@ -13,6 +13,7 @@ from bheard.scenario.schema import (
     GeographySettings,
     Limits,
     PriorDemand,
+    ProgramPosition,
     Scenario,
     Shifts,
     SimulationSettings,
@@ -25,5 +26,5 @@ from bheard.scenario.schema import (
 
 __all__ = ["load_scenario", "scenario_yaml", "Scenario", "Budget", "CostSettings",
            "CoverageSettings", "Crew", "Demand", "EquitySettings", "ForecastDemand",
-           "GeographySettings", "Limits", "PriorDemand", "Shifts", "SimulationSettings",
-           "SolverOptions", "Staggered", "Teams", "Tour", "WorkforceSettings"]
+           "GeographySettings", "Limits", "PriorDemand", "ProgramPosition", "Shifts",
+           "SimulationSettings", "SolverOptions", "Staggered", "Teams", "Tour", "WorkforceSettings"]

@@ -285,7 +285,9 @@ class Teams(_Strict):
 
 
 class Budget(_Strict):
-    annual_usd: float = Field(ge=0, description="money available for teams, USD/year")
+    annual_usd: float = Field(ge=0, description="money for the program, USD/year: the program's"
+                              " fixed cost (costs.program_staff) comes out first, the rest buys"
+                              " team-shifts (bheard.costs.team_budget_usd)")
     crisis_team_share: float | None = Field(
         None, gt=0, le=1,
         description="if annual_usd is a whole budget (e.g. the DCS's $1.1B, S-dcs-budget), the"
@@ -294,7 +296,8 @@ class Budget(_Strict):
 
     @property
     def team_budget_usd(self) -> float:
-        """USD/year available for teams: annual_usd x crisis_team_share (if given)."""
+        """USD/year for crisis teams: annual_usd x crisis_team_share (if given), before the
+        program's fixed cost (``bheard.costs.team_budget_usd`` takes that out)."""
         return self.annual_usd * (1.0 if self.crisis_team_share is None else self.crisis_team_share)
 
 
@@ -384,36 +387,81 @@ def _check_roles(v: dict, what: str) -> dict:
     return v
 
 
+class ProgramPosition(_Strict):
+    """One line of program staff outside the teams (``costs.program_staff``)."""
+
+    fte: float = Field(ge=0, description="full-time equivalents, FTE")
+    salary_usd: float = Field(ge=0, description="base salary, USD/year per FTE")
+
+
 class CostSettings(_Strict):
-    """Bottom-up cost of a team-shift from pay (``bheard.costs``; ``models/workforce_cost.md``)."""
+    """Bottom-up cost of a team-shift from pay, plus the program's fixed annual cost
+    (``bheard.costs``; ``models/workforce_cost.md``)."""
 
     salary_usd: dict[str, float] = Field(
         default_factory=lambda: {"emt": 59534.0, "paramedic": 75872.0, "social_worker": 80000.0,
                                  "peer": 50000.0},
         description="base salary per role, USD/year: EMT top step (S-emt-pay), paramedic"
-        " top step (S-paramedic-pay), social worker ASSUMPTION $80k (A-sw-salary), peer ASSUMPTION $50k")
+        " top step (S-paramedic-pay), social worker ASSUMPTION $80k (A-sw-salary), peer ASSUMPTION $50k"
+        " (A-peer-salary)")
     mental_health_differential: dict[str, float] = Field(
         default_factory=lambda: {"emt": 0.06, "paramedic": 0.06},
         description="pay uplift for EMS on mental-health teams (S-mh-differential: 6%)")
-    fringe_rate: float = Field(0.55, ge=0, le=2, description="fringe as a share of salary"
-                               " (S-fringe: 54-62%)")
+    fringe_rate: float = Field(0.70, ge=0, le=2, description="fringe as a share of salary"
+                               " (S-fringe: 54% FY2008, 62% FY2010, 71-72% FY2013-14)")
     evening_differential: float = Field(
         0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 17:00-24:00"
-        " (A-sw-salary: H+H +10%; ASSUMPTION: all roles)")
+        " (S-hh-differential: H+H +10%; ASSUMPTION A-differentials: all roles)")
     night_differential: float = Field(
         0.10, ge=0, le=1, description="pay uplift on tours whose midpoint is 00:00-07:00"
-        " (ASSUMPTION: as A-sw-salary, all roles)")
+        " (ASSUMPTION A-differentials: as S-hh-differential, all roles)")
     vehicle_usd_per_shift: float = Field(
         100.0, ge=0, description="vehicle and fuel per team-shift, USD (A-vehicle-per-shift;"
-        " 'our calculation'; S-ambulance-tour-cost, S-vehicle-cost)")
+        " S-ambulance-tour-cost, S-vehicle-cost)")
     overhead_rate: float = Field(
-        0.25, ge=0, le=5, description="supervision, dispatch and training on top of direct"
-        " cost (A-overhead)")
+        0.15, ge=0, le=5, description="agency indirect cost (HR, payroll, IT, fleet, facilities)"
+        " on top of every other cost; supervision, training and program staff are separate lines"
+        " (A-overhead)")
+    supervisors_per_team: dict[str, float] = Field(
+        default_factory=lambda: {"ems_officer": 0.25, "clinical_supervisor": 0.25},
+        description="supervisors on duty per team on duty, by supervisor title (ASSUMPTION"
+        " A-supervision: one EMS officer and one clinical supervisor per 4 teams)")
+    supervisor_salary_usd: dict[str, float] = Field(
+        default_factory=lambda: {"ems_officer": 87000.0, "clinical_supervisor": 100000.0},
+        description="base salary per supervisor title, USD/year (ASSUMPTION A-supervision;"
+        " S-sw-pay-references: hospital social workers up to $100k)")
+    training_weeks_per_hire: float = Field(
+        5.0, ge=0, le=52, description="paid weeks of joint training per new team member before"
+        " the first tour (S-team-size: 5 weeks)")
+    annual_attrition: float = Field(
+        0.16, ge=0, le=2, description="share of team members replaced (and trained) a year"
+        " (S-ems-attrition: about two FDNY EMS resignations a day, ~16%/year)")
+    program_staff: dict[str, ProgramPosition] = Field(
+        default_factory=dict,
+        description="program-level staff outside the teams (oversight, program offices,"
+        " dispatch desk): name -> {fte, salary_usd}. A FIXED annual cost, taken out of the"
+        " budget before teams are bought. Default none; the shipped scenarios list theirs"
+        " (A-program-staff)")
+    program_other_usd_per_year: float = Field(
+        0.0, ge=0, description="program-level non-staff cost (data systems, evaluation, public"
+        " information), USD/year, fixed (A-program-staff)")
 
     @field_validator("salary_usd", "mental_health_differential")
     @classmethod
     def _roles(cls, v):
         return _check_roles(v, "values")
+
+    @model_validator(mode="after")
+    def _supervisors(self) -> "CostSettings":
+        bad = [k for k in self.supervisors_per_team if k not in self.supervisor_salary_usd]
+        neg = [k for k, x in {**self.supervisors_per_team, **self.supervisor_salary_usd}.items()
+               if not x >= 0]
+        if bad or neg:
+            raise ValueError("costs.supervisors_per_team needs a costs.supervisor_salary_usd for"
+                             " every title, all values >= 0"
+                             + (f"; no salary for {bad}" if bad else "")
+                             + (f"; negative {neg}" if neg else ""))
+        return self
 
 
 class WorkforceSettings(_Strict):
