@@ -108,11 +108,11 @@ def solve(
 
 def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     """Check a scenario file without solving it."""
-    from bheard.optimize import formulation_for
+    from bheard.optimize import preflight
 
     try:
         sc = bheard.load_scenario(scenario)
-        f = formulation_for(sc)
+        f = preflight(sc)
         data = f.problem(sc)
     except InputError as exc:
         fail_input(exc)

@@ -169,6 +169,15 @@ def safe_load_yaml(path: Path) -> Any:
     if len(raw) > cap:
         raise InputError.single(path, "(file)", f"more than {cap:,} bytes",
                                 f"a scenario file of at most {cap:,} bytes")
+    return safe_load_bytes(raw, path)
+
+
+def safe_load_bytes(raw: bytes, path: str | Path) -> Any:
+    """:func:`safe_load_yaml` for bytes already read (``path`` names them in messages)."""
+    cap = limits.max_scenario_bytes()
+    if len(raw) > cap:
+        raise InputError.single(path, "(file)", f"{len(raw):,} bytes",
+                                f"a scenario file of at most {cap:,} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
