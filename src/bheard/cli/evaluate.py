@@ -53,7 +53,7 @@ def print_simulation(r, console: Console = console) -> None:
     for col in ("tour", "calls", "served", "lost busy", "lost no team", "off hours", "served share"):
         t.add_column(col, justify="left" if col == "tour" else "right")
     for row in r.by_tour.itertuples(index=False):
-        t.add_row(str(row.tour), f"{row.calls:,}", f"{row.served:,}", f"{row.lost_busy:,}",
+        t.add_row(escape(str(row.tour)), f"{row.calls:,}", f"{row.served:,}", f"{row.lost_busy:,}",
                   f"{row.lost_no_team:,}", f"{row.lost_off_hours:,}", _pct(row.served_share))
     console.print(t)
 
@@ -96,7 +96,7 @@ def simulate(
     print_simulation(r)
     if out is not None:
         r.save(out)
-        console.print(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs")
+        console.print(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs", markup=False, highlight=False)
 
 def calibrate(
     validate: Optional[Path] = typer.Option(
@@ -151,7 +151,7 @@ def calibrate(
         except InputError as exc:
             fail_input(exc)
         console.print(
-            f"[bold]{sc.name}[/] with the fitted values, dispatch {v['dispatch']}: served "
+            f"[bold]{escape(sc.name)}[/] with the fitted values, dispatch {v['dispatch']}: served "
             f"{_pct(v['simulated_served_share_operating_hours'])} of eligible calls in operating"
             f" hours; audit FY22-24 65% (S-audit-served): {v['difference_vs_audit_pp']:+.1f} pp;"
             f" FY24 73% (S-fy24-responses): {v['difference_vs_fy24_pp']:+.1f} pp")
@@ -163,6 +163,6 @@ def calibrate(
         from bheard.io import atomic_write_json
 
         atomic_write_json(Path(out) / "calibration.json", summary)
-        console.print(f"wrote {Path(out) / 'calibration.json'}")
+        console.print(f"wrote {Path(out) / 'calibration.json'}", markup=False, highlight=False)
 
 

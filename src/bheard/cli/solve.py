@@ -21,7 +21,7 @@ from bheard.errors import InputError
 def print_plan(plan, console: Console = out_console) -> None:
     """Readable summary of a plan: status line, totals, headcount, by borough and by tour."""
     status_style = {"optimal": "green", "time_limit_feasible": "yellow"}.get(plan.status, "red")
-    console.print(f"[bold]{escape(plan.scenario)}[/]: status [{status_style}]{plan.status}[/]")
+    console.print(f"[bold]{escape(plan.scenario)}[/]: status [{status_style}]{escape(plan.status)}[/]")
     if not plan.feasible:
         for d in plan.diagnosis:
             console.print(f"  [red]conflict:[/] {escape(d)}")
@@ -29,17 +29,17 @@ def print_plan(plan, console: Console = out_console) -> None:
     console.print(
         f"  covered {fmt(plan.objective, 'calls')} of {fmt(plan.eligible_calls, 'calls')} eligible"
         f" calls/year ({fmt(plan.coverage_share, 'share')}); bound {fmt(plan.bound, 'calls')};"
-        f" gap {fmt(plan.gap, 'gap')} ({plan.solver.bound_source})", highlight=False)
+        f" gap {fmt(plan.gap, 'gap')} ({escape(str(plan.solver.bound_source))})", highlight=False)
     console.print(
         f"  cost {fmt(plan.annual_cost, 'usd')}/year of {fmt(plan.budget, 'usd')} budget; "
         f"{fmt(plan.team_shifts_per_week, 'int')} team-shifts/week; coverage model "
         f"{escape(plan.coverage_model)}", highlight=False)
     if plan.workforce is not None and plan.workforce.fte_by_role:
         roles = ", ".join(f"{r} {v:,.1f}" for r, v in plan.workforce.fte_by_role.items())
-        console.print(f"  headcount (FTE): {roles}", highlight=False)
+        console.print(f"  headcount (FTE): {roles}", markup=False, highlight=False)
     console.print(
         f"  build {fmt(plan.build_seconds, 's')}, translate {fmt(plan.translate_seconds, 's')}, "
-        f"solve {fmt(plan.solve_seconds, 's')}; demand: {plan.demand_source}", style="dim")
+        f"solve {fmt(plan.solve_seconds, 's')}; demand: {escape(plan.demand_source)}", style="dim")
     for title, df, key in (("By borough", plan.by_borough(), "borough"),
                            ("By tour", plan.by_tour(), "tour")):
         t = Table(title=title, title_justify="left")
@@ -63,7 +63,7 @@ def print_simulation_check(sim, console: Console = out_console) -> None:
     console.print(f"  simulation check ({sim.replications} replications, {sim.dispatch}): "
                   f"predicted {fmt(c['predicted'], 'share')}, simulated "
                   f"{fmt(c['simulated'], 'share')} [{fmt(lo, 'share')}, {fmt(hi, 'share')}]{diff}",
-                  highlight=False)
+                  highlight=False, markup=False)
     for line in c["explanation"]:
         console.print(f"    - {escape(line)}", style="dim")
 
@@ -94,14 +94,14 @@ def solve(
     if out is not None:
         plan.save(out)
         out_console.print(f"wrote {out / 'plan.csv'}, {out / 'summary.json'} and "
-                          f"{out / 'scenario.yaml'}", highlight=False)
+                          f"{out / 'scenario.yaml'}", markup=False, highlight=False)
         if sim is not None:
             sim.save(out)
-            out_console.print(f"wrote {out / 'simulation.json'}", highlight=False)
+            out_console.print(f"wrote {out / 'simulation.json'}", markup=False, highlight=False)
         if report:
             from bheard.report import write_report
 
-            out_console.print(f"wrote {write_report(out)}", highlight=False)
+            out_console.print(f"wrote {write_report(out)}", markup=False, highlight=False)
     if not plan.feasible:
         raise typer.Exit(1)
 
