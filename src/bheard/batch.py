@@ -450,15 +450,22 @@ def _pool_context():
 DASK_CONNECT_TIMEOUT_S = 10
 
 
-def _run_dask(jobs, address):
-    from distributed import Client, as_completed
+def _dask_client(address: str):
+    """A client of the scheduler at ``address``; an unreachable one is an :class:`InputError`
+    (after :data:`DASK_CONNECT_TIMEOUT_S`), raised before anything is written."""
+    from distributed import Client
 
     try:
-        client = Client(address, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT_S)
+        return Client(address, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError.single("--dask", "--dask", address,
                                 f"a reachable Dask scheduler (tcp://HOST:8786); connecting"
                                 f" failed: {type(exc).__name__}") from None
+
+
+def _run_dask(jobs, client):
+    from distributed import as_completed
+
     with client:
         futs = {}
         for job in jobs:
@@ -501,20 +508,25 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
         raise InputError.single("--workers", "--workers", workers, "an integer >= 1")
     if not isinstance(out_dir, (str, Path)) or not str(out_dir).strip():
         raise InputError.single("--out", "--out", out_dir, "an output folder path")
-    if dask is not None:
-        dask_address(dask)
+    address = dask_address(dask) if dask is not None else None
     files = expand_inputs(scenarios)
-    out = ensure_dir(out_dir)
-    lock = _lock(out)
+    client = _dask_client(address) if address is not None else None
     try:
-        return _batch_locked(files, out, t0, workers=workers, dask=dask, progress=progress,
-                             on_result=on_result, force=force)
+        out = ensure_dir(out_dir)
+        lock = _lock(out)
+        try:
+            return _batch_locked(files, out, t0, workers=workers, client=client,
+                                 address=address, progress=progress, on_result=on_result,
+                                 force=force)
+        finally:
+            _unlock(lock)
     finally:
-        _unlock(lock)
+        if client is not None:
+            client.close()
 
 
-def _batch_locked(files: list[Path], out: Path, t0: float, *, workers, dask, progress,
-                  on_result, force) -> BatchResult:
+def _batch_locked(files: list[Path], out: Path, t0: float, *, workers, client, address,
+                  progress, on_result, force) -> BatchResult:
     """:func:`batch` once the output folder is locked."""
     _remove_stale_temps(out)
     _repair_log(out)
@@ -564,9 +576,8 @@ def _batch_locked(files: list[Path], out: Path, t0: float, *, workers, dask, pro
                 pass  # damaged or unreadable: solve again
         todo.append(job)
 
-    if dask is not None:
-        address = dask_address(dask)
-        runner = _run_dask(todo, address) if todo else iter(())
+    if client is not None:
+        runner = _run_dask(todo, client) if todo else iter(())
         where = f"dask {address}"
     else:
         n = workers or os.cpu_count() or 1

@@ -224,8 +224,8 @@ def read_unit(out_dir: str | Path, kind: str, what: str) -> dict[str, bytes]:
                                     f"{what}, unchanged (files of one run; write it again)")
         b = p.read_bytes()
         if _sha256(b) != entry["sha256"]:
-            raise InputError.single(out, name, "changed after it was written (checksum differs"
-                                    " from manifest.json)", f"{what}, unchanged (files of one"
+            raise InputError.single(out, name, "changed after it was written (its checksum"
+                                    " differs from manifest.json)", f"{what}, unchanged (files of one"
                                     " run; write it again)")
         data[name] = b
     return data

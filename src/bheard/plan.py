@@ -453,6 +453,20 @@ def check_summary(path: Path, s) -> None:
     for k in ("diagnosis",):
         if not all(isinstance(x, str) for x in s[k]):
             raise _bad(path, k, "(malformed)", "a list of strings")
+    d = s.get("details") or {}
+    if not isinstance(d, dict):
+        raise _bad(path, "details", type(d).__name__, "an object")
+    wf = d.get("workforce")
+    if wf is not None:
+        hc = wf.get("headcount") if isinstance(wf, dict) else None
+        ok = isinstance(hc, list) and all(
+            isinstance(r, dict) and isinstance(r.get("tour"), str)
+            and all(k == "tour" or v is None or (isinstance(v, (int, float))
+                                                 and not isinstance(v, bool) and math.isfinite(v))
+                    for k, v in r.items()) for r in hc)
+        if not ok or (hc and not any(r["tour"] == "total" for r in hc)):
+            raise _bad(path, "details.workforce.headcount", "(malformed)",
+                       "records {tour, role: FTE} with a 'total' row, as bheard writes them")
 
 
 def check_assignments(path: Path, a: pd.DataFrame, s: dict, sc: Scenario | None) -> None:

@@ -84,8 +84,9 @@ def simulate(
         if dispatch is not None and dispatch not in DISPATCH_MODES:
             raise InputError.single("--dispatch", "--dispatch", dispatch,
                                     " or ".join(DISPATCH_MODES))
-        if max_wait is not None and not max_wait >= 0:
-            raise InputError.single("--max-wait", "--max-wait", max_wait, "minutes >= 0")
+        if max_wait is not None and not (math.isfinite(max_wait) and max_wait >= 0):
+            raise InputError.single("--max-wait", "--max-wait", max_wait,
+                                    "a finite number of minutes >= 0")
         if not scenario_or_plan.exists():
             raise InputError.single(scenario_or_plan, "(file)", str(scenario_or_plan),
                                     "an existing scenario file or plan folder")

@@ -5,6 +5,7 @@ scenario without solving it. Exit codes: 0 solved (optimal, or feasible with its
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -78,9 +79,10 @@ def solve(
 ):
     """Solve a scenario and print the plan's summary."""
     try:
-        check(budget is None or budget >= 0, "--budget", budget, "a number >= 0 (USD/year)")
-        check(time_limit is None or time_limit > 0, "--time-limit", time_limit,
-              "a number > 0 (seconds)")
+        check(budget is None or (math.isfinite(budget) and budget >= 0), "--budget", budget,
+              "a finite number >= 0 (USD/year)")
+        check(time_limit is None or (math.isfinite(time_limit) and time_limit > 0),
+              "--time-limit", time_limit, "a finite number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
         plan = bheard.solve(scenario, budget_usd=budget, time_limit_s=time_limit)

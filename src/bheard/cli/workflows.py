@@ -34,7 +34,7 @@ def frontier_cmd(
     from bheard.frontier import frontier
 
     try:
-        if time_limit is not None and not time_limit > 0:
+        if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
             raise InputError.single("--time-limit", "--time-limit", time_limit,
                                     "a number > 0 (seconds)")
         fr = frontier(scenario, budgets, time_limit_s=time_limit)
