@@ -361,6 +361,12 @@ def test_markup_in_names_is_printed_as_text(tmp_path):
     assert r.exit_code == 0 and "a[/]b[bold]c: budget frontier" in r.output, r.output
     r = CliRunner().invoke(app, ["simulate", str(tmp_path / "o[/]x"), "-n", "1"])
     assert r.exit_code == 0 and "eve[/]ning" in r.output, r.output
+    (tmp_path / "bad[red].yaml").write_text(text.replace("annual_usd: 5000000", "annual_usd: -1"))
+    r = CliRunner().invoke(app, ["batch", str(tmp_path / "s.yaml"), str(tmp_path / "bad[red].yaml"),
+                                 "--out", str(tmp_path / "b"), "--workers", "1",
+                                 "--no-progress"])
+    assert r.exit_code == 1 and "a[/]b[bold]c optimal" in " ".join(r.output.split()), r.output
+    assert "bad[red].yaml" in r.output and "Traceback" not in r.output
 
 
 def test_frontier_default_folder_is_sanitised(tmp_path):
@@ -369,7 +375,6 @@ def test_frontier_default_folder_is_sanitised(tmp_path):
     work = tmp_path / "a" / "b" / "c" / "d"
     work.mkdir(parents=True)
     scenario(work, TINY.replace("name: tiny", "name: ../../../../x"))
-    r = CliRunner().invoke(app, ["frontier", str(work / "s.yaml"), "--budgets", "1e6,2e6"])
     old = os.getcwd()
     os.chdir(work)
     try:
