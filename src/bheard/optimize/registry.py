@@ -73,9 +73,10 @@ class ModelSize:
         return self.bytes / 2**20
 
 
-#: bytes per Pyomo variable with its share of constraints, measured on the shipped citywide
-#: scenarios (isolated and shared, 6,500-28,600 variables: 1-3 KB each with Pyomo's
-#: overhead) and rounded up
+#: bytes per Pyomo variable with its share of constraints and of HiGHS's copy: a coarse figure,
+#: rounded up from one measurement here (the shipped shared citywide solve, 28,560 variables,
+#: peaked about 175 MB above the interpreter, imports included: ~6 KB per variable at most;
+#: the bound counts every level a precinct-slot may use, far more than the solver keeps)
 BYTES_PER_VARIABLE = 4096
 #: bytes per (precinct, column, team level) cell of the problem arrays (increments, gains)
 BYTES_PER_CELL = 64
@@ -110,11 +111,10 @@ def shared_size(sc) -> ModelSize:
 
 def staggered_size(sc) -> ModelSize:
     """Staggered: one integer per (precinct, day, start) and coverage levels per (precinct,
-    hour of week)."""
+    hour of week), up to ``limits.max_teams_per_slot`` teams on duty."""
     P, C, K = _dims(sc)
-    on_duty = K * max(int(sc.shifts.staggered.hours), 1)
-    n = P * C + P * 168 * (on_duty + 1)
-    return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * 168 * on_duty * BYTES_PER_CELL)
+    n = P * C + P * 168 * (K + 1)
+    return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * 168 * K * BYTES_PER_CELL)
 
 
 @dataclass(frozen=True)
