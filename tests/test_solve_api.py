@@ -52,7 +52,7 @@ def test_save_and_load_roundtrip(tmp_path, tiny):
     plan = bheard.solve(tiny)
     plan.save(tmp_path / "out")
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["plan.csv", "scenario.yaml", "summary.json"]
+    assert files == ["manifest.json", "plan.csv", "scenario.yaml", "summary.json"]
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["status"] == "optimal" and s["objective_covered_calls_per_year"] == pytest.approx(plan.objective)
     assert any(x["name"] == "teams.service_time_hours" for x in s["assumptions"])

@@ -18,6 +18,7 @@ a Dask cluster need the scenario files' referenced data at the same paths but no
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import json
@@ -33,9 +34,10 @@ import pandas as pd
 
 from bheard import __version__
 from bheard.data import data_dir
-from bheard.errors import InputError, Problem
-from bheard.io import atomic_write_csv, atomic_write_json
+from bheard.errors import InputError, OutputError, Problem
+from bheard.io import atomic_write_csv, atomic_write_json, ensure_dir, read_unit, safe_filename
 from bheard.optimize import solve
+from bheard.plan import PLAN_KIND
 from bheard.scenario import load_scenario
 
 SUMMARY_COLUMNS = [
@@ -127,8 +129,7 @@ def scenario_hash(sc) -> str:
 
 
 def _safe_name(name: str) -> str:
-    keep = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name).strip("._")
-    return keep[:80] or "scenario"
+    return safe_filename(name)
 
 
 @dataclass
@@ -232,10 +233,19 @@ def _prepare_output(out_dir: Path, job: _Job, plan, seconds: float) -> Path:
 def _commit_output(out_dir: Path, job: _Job, tmp: Path) -> Path:
     """Rename the complete temporary folder to ``<name>-<hash8>`` in one step."""
     final = out_dir / job.dirname
-    if final.exists():  # an incomplete or forced-over folder; complete ones were skipped
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    old = None
+    try:
+        if final.exists():  # an incomplete or forced-over folder: moved aside in one step
+            old = out_dir / f".{job.dirname}.old.tmp-{os.getpid()}"
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(final, old)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise OutputError.from_os(final, exc) from None
     _fsync_dir(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return final
 
 
@@ -274,14 +284,90 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _append_log(out_dir: Path, record: dict) -> None:
-    """Append one JSON line with a single O_APPEND write."""
+    """Append one JSON line whole: one O_APPEND write, then fsync. A short or failed write
+    (disk full) is cut back off, so the log never keeps half a line, and raises
+    :class:`OutputError`. Only the batch holding the folder's lock writes the log."""
     line = (json.dumps(record, default=str) + "\n").encode()
-    fd = os.open(out_dir / LOG_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    path = out_dir / LOG_NAME
     try:
-        os.write(fd, line)
-        os.fsync(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            n = os.write(fd, line)
+            if n != len(line):
+                raise OSError(errno.ENOSPC, f"short write ({n} of {len(line)} bytes)")
+            os.fsync(fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise OutputError.from_os(path, exc) from None
     finally:
         os.close(fd)
+
+
+def _repair_log(out_dir: Path) -> None:
+    """Cut a torn last line (left by a crash or a full disk in an older bheard) off the log."""
+    path = out_dir / LOG_NAME
+    try:
+        with open(path, "rb+") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            back = min(size, 1 << 20)
+            fh.seek(size - back)
+            tail = fh.read(back)
+            cut = tail.rfind(b"\n")
+            fh.truncate(size - back + cut + 1 if cut >= 0 else (0 if back == size else size))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+
+
+LOCK_NAME = ".batch.lock"
+
+
+def _lock(out_dir: Path):
+    """Take the folder's batch lock (``flock`` on ``.batch.lock``, released when the process
+    ends, even by SIGKILL); return its file descriptor. Another batch on the same folder gets
+    :class:`OutputError` at once instead of solving every scenario a second time."""
+    import fcntl
+
+    path = out_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            holder = "?"
+        os.close(fd)
+        raise OutputError.single(out_dir, "(lock)", f"in use by another bheard batch (pid"
+                                 f" {holder or '?'})", "a folder no other batch is writing"
+                                 " to: wait for it, or choose another --out") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _unlock(fd) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 # ----------------------------------------------------------------------------------------
@@ -300,7 +386,8 @@ def dask_address(dask) -> str:
     addr = getattr(getattr(dask, "scheduler", None), "address", None)  # Client
     if isinstance(addr, str):
         return addr
-    raise TypeError(f"dask must be an address, a cluster or a Client, not {type(dask).__name__}")
+    raise InputError.single("--dask", "dask", type(dask).__name__,
+                            "a scheduler address (tcp://HOST:8786), a cluster or a Client")
 
 
 def _run_serial(jobs):
@@ -313,7 +400,8 @@ def _run_pool(jobs, workers: int):
     completion order (the pool shuts down when it is exhausted or closed)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
+                               initializer=_watch_parent, initargs=(os.getpid(),))
     futs = {pool.submit(solve_task, job.scenario): job for job in jobs}
 
     def results():
@@ -332,6 +420,24 @@ def _run_pool(jobs, workers: int):
     return results()
 
 
+#: seconds between a worker's checks that the batch process that started it is still alive
+PARENT_POLL_S = 0.5
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: a daemon thread ends the worker as soon as the batch process that
+    started it is gone (killed, even by SIGKILL), so no solve outlives its batch."""
+    import threading
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(PARENT_POLL_S)
+
+    threading.Thread(target=watch, name="bheard-parent-watch", daemon=True).start()
+
+
 def _pool_context():
     """``spawn``: never ``fork``. HiGHS keeps a native thread pool once it has run in a process;
     a forked child inherits its state without its threads and spins (seen here, 2026-11)."""
@@ -340,10 +446,27 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
-def _run_dask(jobs, address):
-    from distributed import Client, as_completed
+#: seconds to wait for a Dask scheduler to answer before giving up
+DASK_CONNECT_TIMEOUT_S = 10
 
-    with Client(address, set_as_default=False) as client:
+
+def _dask_client(address: str):
+    """A client of the scheduler at ``address``; an unreachable one is an :class:`InputError`
+    (after :data:`DASK_CONNECT_TIMEOUT_S`), raised before anything is written."""
+    from distributed import Client
+
+    try:
+        return Client(address, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError.single("--dask", "--dask", address,
+                                f"a reachable Dask scheduler (tcp://HOST:8786); connecting"
+                                f" failed: {type(exc).__name__}") from None
+
+
+def _run_dask(jobs, client):
+    from distributed import as_completed
+
+    with client:
         futs = {}
         for job in jobs:
             f = client.submit(solve_task, job.scenario, pure=False,
@@ -373,12 +496,40 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
     t0 = time.perf_counter()
     if isinstance(scenarios, (str, Path)):
         scenarios = [scenarios]
-    files = expand_inputs(scenarios)
-    if workers is not None and workers < 1:
+    if not isinstance(scenarios, Iterable) or isinstance(scenarios, (dict, bytes)):
+        raise InputError.single("SCENARIOS", "scenarios", type(scenarios).__name__,
+                                "scenario files, folders or glob patterns")
+    scenarios = list(scenarios)
+    if not scenarios or not all(isinstance(x, (str, Path)) for x in scenarios):
+        raise InputError.single("SCENARIOS", "scenarios", scenarios[:3] if scenarios else [],
+                                "at least one scenario file, folder or glob pattern")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
         raise InputError.single("--workers", "--workers", workers, "an integer >= 1")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if not isinstance(out_dir, (str, Path)) or not str(out_dir).strip():
+        raise InputError.single("--out", "--out", out_dir, "an output folder path")
+    address = dask_address(dask) if dask is not None else None
+    files = expand_inputs(scenarios)
+    client = _dask_client(address) if address is not None else None
+    try:
+        out = ensure_dir(out_dir)
+        lock = _lock(out)
+        try:
+            return _batch_locked(files, out, t0, workers=workers, client=client,
+                                 address=address, progress=progress, on_result=on_result,
+                                 force=force)
+        finally:
+            _unlock(lock)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _batch_locked(files: list[Path], out: Path, t0: float, *, workers, client, address,
+                  progress, on_result, force) -> BatchResult:
+    """:func:`batch` once the output folder is locked."""
     _remove_stale_temps(out)
+    _repair_log(out)
 
     # load + hash in the client (fast), so cached ones are skipped before any work is sent
     jobs: list[_Job] = []
@@ -417,16 +568,16 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
         done = out / job.dirname / DONE_NAME
         if done.exists() and not force:
             try:
-                s = json.loads((out / job.dirname / "summary.json").read_text(encoding="utf-8"))
+                files = read_unit(out / job.dirname, PLAN_KIND, "a plan folder")
+                s = json.loads(files["summary.json"].decode("utf-8"))
                 emit(i, _row_from_summary(job, s, "cached", 0.0, out / job.dirname))
                 continue
-            except (OSError, ValueError):
-                pass  # unreadable: solve again
+            except (OSError, ValueError, KeyError, InputError):
+                pass  # damaged or unreadable: solve again
         todo.append(job)
 
-    if dask is not None:
-        address = dask_address(dask)
-        runner = _run_dask(todo, address) if todo else iter(())
+    if client is not None:
+        runner = _run_dask(todo, client) if todo else iter(())
         where = f"dask {address}"
     else:
         n = workers or os.cpu_count() or 1

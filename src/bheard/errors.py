@@ -46,6 +46,19 @@ class InputError(Exception):
         return "\n".join(lines)
 
 
+class OutputError(InputError):
+    """An output that could not be written (folder not writable, not a folder, disk full,
+    locked by another run). Nothing was half-written: temporary files are removed and the old
+    outputs are unchanged. A subclass of :class:`InputError` (an API caller catches one type);
+    the CLI exits with code 3 for it (README "Exit codes")."""
+
+    @classmethod
+    def from_os(cls, path: str | Path, exc: OSError, what: str = "write") -> "OutputError":
+        reason = exc.strerror or type(exc).__name__
+        return cls.single(path, f"({what})", reason,
+                          "a writable folder with free space (nothing was changed)")
+
+
 #: Backwards-friendly alias: a bad scenario is an input error.
 ScenarioError = InputError
 
@@ -58,4 +71,4 @@ class InfeasibleError(Exception):
         super().__init__("infeasible: " + "; ".join(diagnosis))
 
 
-__all__ = ["InputError", "ScenarioError", "Problem", "InfeasibleError", "field"]
+__all__ = ["InputError", "OutputError", "ScenarioError", "Problem", "InfeasibleError", "field"]

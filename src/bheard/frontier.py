@@ -27,8 +27,9 @@ import pandas as pd
 from bheard.constants import FEASIBLE_STATUSES
 from bheard.costs import team_budget_usd
 from bheard.errors import InputError
-from bheard.io import atomic_write, atomic_write_csv
-from bheard.optimize import formulation_for, resolve
+from bheard.io import atomic_write, atomic_write_csv, ensure_dir
+from bheard.limits import MAX_FRONTIER_POINTS, MAX_MAGNITUDE
+from bheard.optimize import preflight, resolve
 
 FRONTIER_COLUMNS = [
     "budget_usd", "covered_calls", "coverage_share", "bound", "gap", "status",
@@ -56,7 +57,10 @@ def parse_budgets(spec: str | list | tuple | np.ndarray, field_name: str = "--bu
         text = str(spec).strip().replace("_", "")
         m = re.fullmatch(rf"({_NUM}):({_NUM}):(\d+)", text)
         if m:
-            start, stop, n = float(m.group(1)), float(m.group(2)), int(m.group(3))
+            start, stop, n = float(m.group(1)), float(m.group(2)), int(m.group(3)[:12])
+            if n > MAX_FRONTIER_POINTS:
+                raise InputError.single(field_name, field_name, spec,
+                                        f"N <= {MAX_FRONTIER_POINTS:,} budgets in START:STOP:N")
             if n < 2 or not stop > start:
                 raise InputError.single(field_name, field_name, spec,
                                         "START < STOP and N >= 2 in START:STOP:N")
@@ -65,7 +69,11 @@ def parse_budgets(spec: str | list | tuple | np.ndarray, field_name: str = "--bu
             values = np.array([float(part) for part in text.split(",")])
         else:
             raise InputError.single(field_name, field_name, spec, expected)
-    if values.size == 0 or not np.all(np.isfinite(values)) or (values < 0).any():
+    if values.size > MAX_FRONTIER_POINTS:
+        raise InputError.single(field_name, field_name, f"{values.size:,} budgets",
+                                f"at most {MAX_FRONTIER_POINTS:,} budgets")
+    if values.size == 0 or values.ndim != 1 or not np.all(np.isfinite(values)) \
+            or (values < 0).any() or (values > MAX_MAGNITUDE).any():
         raise InputError.single(field_name, field_name, spec, expected)
     return np.unique(values)
 
@@ -104,8 +112,7 @@ class Frontier:
 
     def save(self, out_dir: str | Path) -> Path:
         """Write frontier.csv, frontier.png and first_team_budget.csv (atomically)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        out = ensure_dir(out_dir)
         atomic_write_csv(out / "frontier.csv", self.table)
         atomic_write_csv(out / "first_team_budget.csv", self.first_team)
         png = frontier_png(self.table, title=f"{self.scenario}: coverage vs budget")
@@ -126,7 +133,7 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     t0 = time.perf_counter()
     grid = parse_budgets(budgets)
     sc = resolve(scenario, time_limit_s=time_limit_s, base_dir=base_dir)
-    formulation = formulation_for(sc)
+    formulation = preflight(sc)
     data = formulation.problem(sc)
     cache: dict = {}
     build_s = time.perf_counter() - t0

@@ -89,14 +89,30 @@ def read_travel_times(path: str | Path, precincts: np.ndarray, tours: list[str]
         raise InputError.single(path, "(file)", type(exc).__name__, "a readable CSV") from None
     need = {"origin", "destination", "minutes"}
     if not need <= set(df.columns):
-        raise InputError.single(path, "(columns)", list(df.columns),
+        raise InputError.single(path, "(columns)", [str(c)[:20] for c in df.columns][:8],
                                 "columns origin, destination, minutes[, tour]")
+    df = df.reset_index(drop=True)
     mins = pd.to_numeric(df["minutes"], errors="coerce")
-    bad = df.index[~(mins >= 0)]
+    bad = df.index[~(np.isfinite(mins) & (mins >= 0))]
     if len(bad):
         r = int(bad[0])
         raise InputError.single(path, f"row {r + 2}: minutes", df.loc[r, "minutes"],
-                                "a number of minutes >= 0")
+                                "a finite number of minutes >= 0")
+    for col in ("origin", "destination"):
+        v = pd.to_numeric(df[col], errors="coerce")
+        bad = df.index[~(np.isfinite(v) & (v % 1 == 0))]
+        if len(bad):
+            r = int(bad[0])
+            raise InputError.single(path, f"row {r + 2}: {col}", df.loc[r, col],
+                                    "a precinct number (an integer)")
+        df[col] = v.astype(np.int64)
+    keys = ["origin", "destination"] + (["tour"] if "tour" in df.columns else [])
+    dup = df.duplicated(keys, keep="first")
+    if dup.any():
+        r = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError.single(path, f"row {r + 2}", ", ".join(str(df.loc[r, k]) for k in keys),
+                                "each (origin, destination" + (", tour" if len(keys) > 2
+                                                               else "") + ") once")
     pos = {int(p): k for k, p in enumerate(precincts)}
     P = len(precincts)
     out: dict[str, np.ndarray] = {}
@@ -104,8 +120,8 @@ def read_travel_times(path: str | Path, precincts: np.ndarray, tours: list[str]
     for tour in tours:
         rows = df if not has_tour else df[df["tour"].isna() | (df["tour"].astype(str) == tour)]
         m = np.full((P, P), np.nan)
-        o = rows["origin"].map(lambda v: pos.get(int(v), -1) if pd.notna(v) else -1).to_numpy()
-        d = rows["destination"].map(lambda v: pos.get(int(v), -1) if pd.notna(v) else -1).to_numpy()
+        o = rows["origin"].map(lambda v: pos.get(int(v), -1)).to_numpy()
+        d = rows["destination"].map(lambda v: pos.get(int(v), -1)).to_numpy()
         ok = (o >= 0) & (d >= 0)
         m[o[ok], d[ok]] = mins[rows.index].to_numpy()[ok]
         missing = np.argwhere(np.isnan(m))

@@ -10,6 +10,7 @@ OUT_DIR`` and ``bheard report OUT_DIR`` work on exactly what was solved.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
@@ -17,19 +18,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-
-from bheard.constants import FEASIBLE_STATUSES, STATUSES
+from bheard.constants import DAYS, FEASIBLE_STATUSES, STATUSES
 from bheard.costs import fte_by_role
+from bheard.data import precincts as precinct_table
 from bheard.errors import InputError
-from bheard.io import atomic_write_csv, atomic_write_json, atomic_write_text
+from bheard.io import csv_bytes, json_bytes, read_unit, write_unit
+from bheard.problem.slots import select_precincts
 from bheard.results import EquityCost, FixedPointReport, SharedCoverage, SolverReport
 from bheard.scenario import Scenario, load_scenario, scenario_yaml
+from bheard.scenario.loader import safe_load_bytes
 
 ASSIGNMENT_COLUMNS = [
     "precinct", "borough", "day", "tour", "teams", "calls_per_hour", "eligible_calls",
     "expected_covered_calls", "coverage_share", "annual_cost_usd",
 ]
+#: the manifest kind of a plan folder, its files, and the outputs derived from a plan (removed
+#: when a new plan is saved over it, so they never describe another plan)
+PLAN_KIND = "bheard-plan"
+PLAN_FILES = ("plan.csv", "summary.json", "scenario.yaml", "hourly.csv")
+PLAN_WHAT = ("a plan folder written by `bheard solve --out` (plan.csv, summary.json and"
+             " manifest.json)")
+DERIVED_FILES = ("simulation.json", "simulation_replications.csv",
+                 "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html")
 #: extra columns of shared-coverage plans
 SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls"]
 
@@ -281,53 +291,76 @@ class Plan:
 
     # ---- save / load -----------------------------------------------------------------
     def save(self, out_dir: str | Path) -> Path:
-        """Write ``plan.csv``, ``summary.json`` and ``scenario.yaml`` (each atomically) into
-        ``out_dir`` (plus ``hourly.csv`` for staggered plans); return the folder."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_csv(out / "plan.csv", self.assignments)
+        """Write ``plan.csv``, ``summary.json`` and ``scenario.yaml`` (plus ``hourly.csv`` for
+        staggered plans) into ``out_dir`` as one unit (:func:`bheard.io.write_unit`: a
+        temporary folder, then renamed into place with ``manifest.json`` last), and remove the
+        outputs derived from the plan it replaces (its simulation and report); return the
+        folder. Other files in ``out_dir`` are left alone. A write failure raises
+        :class:`bheard.errors.OutputError` and leaves the old plan as it was."""
+        files = {"plan.csv": csv_bytes(self.assignments)}
         if self.staggered is not None and self.staggered.hourly is not None:
-            atomic_write_csv(out / "hourly.csv", self.staggered.hourly)
+            files["hourly.csv"] = csv_bytes(self.staggered.hourly)
         if self.resolved_scenario is not None:
-            atomic_write_text(out / "scenario.yaml",
-                              "# the resolved scenario this plan was solved for (bheard)\n"
-                              + scenario_yaml(self.resolved_scenario))
-        atomic_write_json(out / "summary.json", self.summary())
-        return out
+            files["scenario.yaml"] = ("# the resolved scenario this plan was solved for (bheard)\n"
+                                      + scenario_yaml(self.resolved_scenario)).encode("utf-8")
+        files["summary.json"] = json_bytes(self.summary())
+        stale = tuple(n for n in PLAN_FILES if n not in files) + DERIVED_FILES
+        return write_unit(out_dir, files, kind=PLAN_KIND, remove=stale)
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "Plan":
         """Read a plan written by :meth:`save` (its scenario too, when ``scenario.yaml`` is
-        there). Raises :class:`InputError` for a folder that is not a saved plan."""
+        there), after checking it: the manifest's checksums (files of one run, unchanged),
+        the files' schema, and the plan against its scenario (integer teams >= 0 and within
+        ``limits.max_teams_per_slot``, the scenario's precincts and columns, each row once).
+        Raises :class:`InputError` naming the file, row and field for a folder that is not an
+        intact saved plan."""
         out = Path(out_dir)
-        missing = [n for n in ("plan.csv", "summary.json") if not (out / n).is_file()]
-        if missing:
+        if not out.is_dir():
             raise InputError.single(out, "(folder)", str(out),
-                                    "a plan folder written by `bheard solve --out` (plan.csv and"
-                                    f" summary.json; missing {', '.join(missing)})")
+                                    PLAN_WHAT)
+        files = read_unit(out, PLAN_KIND, PLAN_WHAT)
+        missing = [n for n in ("plan.csv", "summary.json") if n not in files]
+        if missing:
+            raise InputError.single(out, "manifest.json", sorted(files),
+                                    f"a plan folder with plan.csv and summary.json (missing"
+                                    f" {', '.join(missing)})")
         try:
-            s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-            a = pd.read_csv(out / "plan.csv")
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise InputError.single(out, "(files)", str(exc)[:80],
-                                    "plan.csv and summary.json written by bheard") from None
+            s = json.loads(files["summary.json"].decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError.single(out / "summary.json", "(file)", type(exc).__name__,
+                                    "JSON written by bheard") from None
         try:
-            return cls._from_saved(out, s, a)
-        except (KeyError, TypeError, ValueError) as exc:
+            a = pd.read_csv(io.BytesIO(files["plan.csv"]), dtype={"day": str, "tour": str,
+                                                                   "borough": str})
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputError.single(out / "plan.csv", "(file)", type(exc).__name__,
+                                    "a CSV written by bheard") from None
+        sc = None
+        if "scenario.yaml" in files:
+            sc = _saved_scenario(out, files["scenario.yaml"])
+        check_summary(out / "summary.json", s)
+        check_assignments(out / "plan.csv", a, s, sc)
+        hourly = None
+        if "hourly.csv" in files:
+            try:
+                hourly = pd.read_csv(io.BytesIO(files["hourly.csv"]))
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+                raise InputError.single(out / "hourly.csv", "(file)", type(exc).__name__,
+                                        "a CSV written by bheard") from None
+        try:
+            return cls._from_saved(out, s, a, sc, hourly)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise InputError.single(out / "summary.json", "(file)", f"{type(exc).__name__}:"
                                     f" {str(exc)[:80]}", "a summary.json written by bheard"
                                     ) from None
 
     @classmethod
-    def _from_saved(cls, out: Path, s: dict, a: pd.DataFrame) -> "Plan":
+    def _from_saved(cls, out: Path, s: dict, a: pd.DataFrame, sc: Scenario | None,
+                    hourly: pd.DataFrame | None) -> "Plan":
         nan = float("nan")
         solver = SolverReport(**{k: (nan if v is None else v) for k, v in s["solver"].items()})
         d = s.get("details", {}) or {}
-        sc = None
-        if (out / "scenario.yaml").is_file():
-            data = yaml.safe_load((out / "scenario.yaml").read_text(encoding="utf-8"))
-            sc = load_scenario(data, base_dir=out)
-            sc = sc.model_copy(update={"source": str(out / "scenario.yaml")})
         teams = index = None
         cols = s.get("columns") or []
         if cols and len(a):
@@ -347,7 +380,6 @@ class Plan:
                                "cost_breakdown_usd_per_year"))
         st = None
         if "staggered" in d:
-            hourly = pd.read_csv(out / "hourly.csv") if (out / "hourly.csv").is_file() else None
             st = StaggeredSummary(**d["staggered"], hourly=hourly)
 
         def typed(kind, name):
@@ -379,6 +411,143 @@ class Plan:
                 f"bound={self.bound:,.1f}, gap={self.gap:.2e}, "
                 f"cost=${self.annual_cost:,.0f}/yr of ${self.budget:,.0f}, "
                 f"team-shifts/week={self.team_shifts_per_week})")
+
+
+def _saved_scenario(out: Path, raw: bytes) -> Scenario:
+    """The scenario.yaml of a plan folder: read with the safe YAML loader; the resolved
+    scenario bheard writes has absolute paths and no ``extends:``."""
+    path = out / "scenario.yaml"
+    data = safe_load_bytes(raw, path)
+    if not isinstance(data, dict):
+        raise InputError.single(path, "(top level)", type(data).__name__,
+                                "the resolved scenario bheard writes")
+    if "extends" in data:
+        raise InputError.single(path, "extends", data["extends"],
+                                "no extends: in a plan's resolved scenario")
+    try:
+        sc = load_scenario(data, base_dir=out)
+    except InputError as exc:
+        raise InputError(path, exc.problems) from None
+    return sc.model_copy(update={"source": str(path)})
+
+
+def _bad(path: Path, field: str, value, expected: str) -> InputError:
+    return InputError.single(path, field, value, expected)
+
+
+def check_summary(path: Path, s) -> None:
+    """summary.json: the fields :meth:`Plan.load` reads, with their types; numbers finite or
+    null."""
+    if not isinstance(s, dict):
+        raise _bad(path, "(top level)", type(s).__name__, "a JSON object written by bheard")
+    need = {"scenario": str, "status": str, "solver": dict, "diagnosis": list,
+            "assumptions": list, "demand_source": str}
+    for k, t in need.items():
+        if not isinstance(s.get(k), t):
+            raise _bad(path, k, s.get(k, "(missing)"), f"a {t.__name__} (as bheard writes it)")
+    if s["status"] not in STATUSES:
+        raise _bad(path, "status", s["status"], f"one of {list(STATUSES)}")
+    for k in ("objective_covered_calls_per_year", "bound_covered_calls_per_year", "gap",
+              "annual_cost_usd", "budget_usd", "eligible_calls_per_year", "build_seconds",
+              "translate_seconds", "solve_seconds"):
+        v = s.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v)):
+            raise _bad(path, k, v, "a finite number or null")
+    for k in ("build_seconds", "translate_seconds", "solve_seconds"):
+        if s.get(k) is None:
+            raise _bad(path, k, "(missing)", "a number of seconds")
+    cols = s.get("columns") or []
+    if not isinstance(cols, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("day"), str) and isinstance(c.get("label"), str)
+            for c in cols):
+        raise _bad(path, "columns", "(malformed)", "a list of {day, label, ...} records")
+    for k in ("diagnosis",):
+        if not all(isinstance(x, str) for x in s[k]):
+            raise _bad(path, k, "(malformed)", "a list of strings")
+    d = s.get("details") or {}
+    if not isinstance(d, dict):
+        raise _bad(path, "details", type(d).__name__, "an object")
+    wf = d.get("workforce")
+    if wf is not None:
+        hc = wf.get("headcount") if isinstance(wf, dict) else None
+        ok = isinstance(hc, list) and all(
+            isinstance(r, dict) and isinstance(r.get("tour"), str)
+            and all(k == "tour" or v is None or (isinstance(v, (int, float))
+                                                 and not isinstance(v, bool) and math.isfinite(v))
+                    for k, v in r.items()) for r in hc)
+        if not ok or (hc and not any(r["tour"] == "total" for r in hc)):
+            raise _bad(path, "details.workforce.headcount", "(malformed)",
+                       "records {tour, role: FTE} with a 'total' row, as bheard writes them")
+
+
+def check_assignments(path: Path, a: pd.DataFrame, s: dict, sc: Scenario | None) -> None:
+    """plan.csv against its summary and scenario: the columns bheard writes; integer precincts
+    (of the scenario, or of the 78 when it has none) and teams (>= 0, at most
+    ``limits.max_teams_per_slot``); known days and columns; each (precinct, day, tour) once;
+    every precinct x column of a feasible plan; totals equal to summary.json's."""
+    missing = [c for c in ASSIGNMENT_COLUMNS if c not in a.columns]
+    if missing:
+        raise _bad(path, "(columns)", [str(c)[:20] for c in a.columns][:12],
+                   f"the columns {ASSIGNMENT_COLUMNS} (missing {missing})")
+    if s["status"] in FEASIBLE_STATUSES and len(a) == 0:
+        raise _bad(path, "(rows)", 0, f"one row per precinct and column of a {s['status']} plan")
+    for col in ("precinct", "teams"):
+        v = pd.to_numeric(a[col], errors="coerce")
+        bad = ~(np.isfinite(v) & (v % 1 == 0) & (v >= 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _bad(path, f"row {i + 2}, {col}", a[col].iloc[i], "an integer >= 0")
+    for col in ("calls_per_hour", "eligible_calls", "expected_covered_calls", "annual_cost_usd"):
+        v = pd.to_numeric(a[col], errors="coerce")
+        bad = ~(np.isfinite(v) & (v >= 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _bad(path, f"row {i + 2}, {col}", a[col].iloc[i], "a finite number >= 0")
+    bad = ~a["day"].isin(DAYS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _bad(path, f"row {i + 2}, day", a["day"].iloc[i], f"one of {list(DAYS)}")
+    prec = a["precinct"].astype(np.int64)
+    known = (set(int(p) for p in select_precincts(precinct_table(), sc.precincts)["precinct"])
+             if sc is not None else set(precinct_table()["precinct"].astype(int)))
+    bad = ~prec.isin(known)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _bad(path, f"row {i + 2}, precinct", int(prec.iloc[i]),
+                   "a precinct of the plan's scenario" if sc is not None
+                   else "an NYPD precinct number")
+    cols = {(c["day"], c["label"]) for c in s.get("columns") or []}
+    if cols:
+        bad = ~pd.Series(list(zip(a["day"], a["tour"])), index=a.index).isin(cols)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _bad(path, f"row {i + 2}, day/tour", f"{a['day'].iloc[i]} {a['tour'].iloc[i]}",
+                       "a (day, tour) column listed in summary.json")
+    dup = pd.DataFrame({"p": prec, "d": a["day"], "t": a["tour"]}).duplicated(keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise _bad(path, f"row {i + 2}", f"{int(prec.iloc[i])}, {a['day'].iloc[i]},"
+                   f" {a['tour'].iloc[i]}", "each (precinct, day, tour) once")
+    teams = a["teams"].astype(np.int64)
+    if sc is not None:
+        k = int(sc.limits.max_teams_per_slot)
+        if sc.shifts.staggered is None and (teams > k).any():
+            i = int(np.flatnonzero((teams > k).to_numpy())[0])
+            raise _bad(path, f"row {i + 2}, teams", int(teams.iloc[i]),
+                       f"at most limits.max_teams_per_slot = {k} of the plan's scenario")
+        if s.get("scenario") != sc.name:
+            raise _bad(path.with_name("summary.json"), "scenario", s.get("scenario"),
+                       f"the name of the plan's scenario.yaml ({sc.name!r})")
+    if s["status"] in FEASIBLE_STATUSES and cols:
+        n_p = len(set(prec.tolist()))
+        if len(a) != n_p * len(cols) or (sc is not None and n_p != len(known)):
+            raise _bad(path, "(rows)", len(a), f"one row per precinct and column: "
+                       f"{len(known) if sc is not None else n_p} x {len(cols)}")
+    tsw = s.get("team_shifts_per_week")
+    if tsw is not None and tsw != int(teams.sum()):
+        raise _bad(path, "teams", f"{int(teams.sum())} team-shifts/week",
+                   f"the total of summary.json ({tsw}): files of one run")
 
 
 def _num(x, default=float("nan")) -> float:

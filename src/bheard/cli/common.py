@@ -6,13 +6,20 @@ name is never read as rich markup.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bheard.errors import InputError
+from bheard.errors import InputError, OutputError
+
+#: exit codes (README "Exit codes"): 0 solved, 1 infeasible or solver failure, 2 bad input,
+#: 3 an output could not be written (nothing half-written), 130 interrupted (Ctrl-C)
+EXIT_INPUT = 2
+EXIT_OUTPUT = 3
+EXIT_INTERRUPTED = 130
 
 #: standard output (results) and standard error (errors, warnings)
 out_console = Console()
@@ -20,10 +27,27 @@ err_console = Console(stderr=True)
 
 
 def fail_input(exc: InputError) -> None:
-    """Print a user error (file, field, value, expected) and exit 2 with no traceback."""
+    """Print a user error (file, field, value, expected) and exit 2 with no traceback (3 for an
+    output that could not be written, :class:`bheard.errors.OutputError`)."""
     err_console.print(f"[bold red]error:[/] {escape(exc.format())}", highlight=False,
                       soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(EXIT_OUTPUT if isinstance(exc, OutputError) else EXIT_INPUT)
+
+
+def guarded(command):
+    """Wrap a command so that an :class:`InputError` raised anywhere in it (also outside its
+    own ``try``, e.g. while writing outputs) is printed as one message with its exit code, and
+    Ctrl-C exits 130 without a traceback. Other exceptions are bugs and keep their traceback."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            fail_input(exc)
+        except KeyboardInterrupt:
+            err_console.print("interrupted", highlight=False, markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    return run
 
 
 def fmt(x, unit: str = "") -> str:

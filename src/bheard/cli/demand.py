@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bheard.cli.common import out_console as console
@@ -35,7 +36,7 @@ def ingest_table(result) -> Table:
     table = Table(title="ingest: rows by reason", show_lines=False)
     table.add_column("count")
     for f in rep.files:
-        table.add_column(f"{Path(f.path).name} ({f.source})", justify="right")
+        table.add_column(escape(f"{Path(f.path).name} ({f.source})"), justify="right")
     if len(rep.files) > 1:
         table.add_column("total", justify="right")
     totals = rep.totals()
@@ -53,7 +54,7 @@ def _synthetic_banner(paths: list[Path]) -> None:
     for p in paths:
         side = p.with_name(p.name + ".SYNTHETIC.txt")
         if side.exists():
-            console.print(f"[bold yellow]NOTE: {p.name} is SYNTHETIC data ({side.name}), not real 911 records.[/]")
+            console.print(f"[bold yellow]NOTE: {escape(p.name)} is SYNTHETIC data ({escape(side.name)}), not real 911 records.[/]")
 
 
 def ingest_cmd(
@@ -69,12 +70,12 @@ def ingest_cmd(
     _synthetic_banner(files)
     result = ingest(files, start=_date(start, "--start"), end=_date(end, "--end"))
     console.print(ingest_table(result))
-    console.print(result.summary())
+    console.print(result.summary(), markup=False, highlight=False)
     result.save_report(report)
-    console.print(f"report written to {report}")
+    console.print(f"report written to {report}", markup=False, highlight=False)
     if counts is not None:
         result.save_counts(counts)
-        console.print(f"weekly counts written to {counts}")
+        console.print(f"weekly counts written to {counts}", markup=False, highlight=False)
 
 def forecast_cmd(
     history: Path = typer.Argument(..., help="export CSV(.gz), folder of exports, or counts file from `bheard ingest --counts`"),
@@ -98,10 +99,10 @@ def forecast_cmd(
     start = _date(target_start, "--target-start") or ingested.report.period_end
     res = run_forecast(ingested, start, weeks, quantile)
     atomic_write_text(out, res.table.to_csv(index=False, float_format="%.6g"))
-    console.print(res.summary())
+    console.print(res.summary(), markup=False, highlight=False)
     for note in res.model.notes:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(f"forecast written to {out} ({len(res.table):,} rows)")
+        console.print(f"[yellow]note:[/] {escape(str(note))}")
+    console.print(f"forecast written to {out} ({len(res.table):,} rows)", markup=False, highlight=False)
     if backtest:
         bt = run_backtest(ingested, origins=origins, horizon_weeks=horizon)
         table = Table(title=f"backtest: {len(bt.origins)} origins x {bt.horizon_weeks} weeks ({bt.target} calls/hour per cell)")
@@ -111,7 +112,7 @@ def forecast_cmd(
             table.add_row(r["method"], f"{r['mae']:.4f}", f"{r['poisson_deviance']:.4f}", f"{r['deviance_vs_model']:.2f}")
         console.print(table)
         for note in bt.notes:
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(f"[yellow]note:[/] {escape(str(note))}")
         bt_path = out.with_name(out.stem + ".backtest.json")
         payload = {
             "origins": [str(o) for o in bt.origins],
@@ -122,7 +123,7 @@ def forecast_cmd(
             "notes": bt.notes,
         }
         atomic_write_text(bt_path, json.dumps(payload, indent=2) + "\n")
-        console.print(f"backtest written to {bt_path}")
+        console.print(f"backtest written to {bt_path}", markup=False, highlight=False)
 
 def synth_cmd(
     out: Path = typer.Option(..., "--out", help="CSV to write (.csv.gz = gzipped)"),
@@ -142,8 +143,8 @@ def synth_cmd(
     cfg = SynthConfig(start=start_date, years=years, seed=seed, other_calls_per_mh_call=other_calls_per_mh_call)
     res = synthesize(out, config=cfg)
     console.print("[bold yellow]SYNTHETIC DATA - NOT REAL 911 RECORDS[/] (CAD_INCIDENT_ID starts with 'SYN')")
-    console.print(res.summary())
-    console.print(f"sidecar note: {res.sidecar_path}")
+    console.print(res.summary(), markup=False, highlight=False)
+    console.print(f"sidecar note: {res.sidecar_path}", markup=False, highlight=False)
 
 
 __all__ = ["ingest_cmd", "forecast_cmd", "synth_cmd", "ingest_table"]

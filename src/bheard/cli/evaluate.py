@@ -53,7 +53,7 @@ def print_simulation(r, console: Console = console) -> None:
     for col in ("tour", "calls", "served", "lost busy", "lost no team", "off hours", "served share"):
         t.add_column(col, justify="left" if col == "tour" else "right")
     for row in r.by_tour.itertuples(index=False):
-        t.add_row(str(row.tour), fmt(row.calls, "int"), fmt(row.served, "int"),
+        t.add_row(escape(str(row.tour)), fmt(row.calls, "int"), fmt(row.served, "int"),
                   fmt(row.lost_busy, "int"), fmt(row.lost_no_team, "int"),
                   fmt(row.lost_off_hours, "int"), _pct(row.served_share))
     console.print(t)
@@ -85,8 +85,9 @@ def simulate(
         if dispatch is not None and dispatch not in DISPATCH_MODES:
             raise InputError.single("--dispatch", "--dispatch", dispatch,
                                     " or ".join(DISPATCH_MODES))
-        if max_wait is not None and not max_wait >= 0:
-            raise InputError.single("--max-wait", "--max-wait", max_wait, "minutes >= 0")
+        if max_wait is not None and not (math.isfinite(max_wait) and max_wait >= 0):
+            raise InputError.single("--max-wait", "--max-wait", max_wait,
+                                    "a finite number of minutes >= 0")
         if not scenario_or_plan.exists():
             raise InputError.single(scenario_or_plan, "(file)", str(scenario_or_plan),
                                     "an existing scenario file or plan folder")
@@ -97,7 +98,7 @@ def simulate(
     print_simulation(r)
     if out is not None:
         r.save(out)
-        console.print(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs")
+        console.print(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs", markup=False, highlight=False)
 
 def calibrate(
     validate: Optional[Path] = typer.Option(
@@ -152,7 +153,7 @@ def calibrate(
         except InputError as exc:
             fail_input(exc)
         console.print(
-            f"[bold]{sc.name}[/] with the fitted values, dispatch {v['dispatch']}: served "
+            f"[bold]{escape(sc.name)}[/] with the fitted values, dispatch {v['dispatch']}: served "
             f"{_pct(v['simulated_served_share_operating_hours'])} of eligible calls in operating"
             f" hours; audit FY22-24 65% (S-audit-served): {v['difference_vs_audit_pp']:+.1f} pp;"
             f" FY24 73% (S-fy24-responses): {v['difference_vs_fy24_pp']:+.1f} pp")
@@ -164,6 +165,6 @@ def calibrate(
         from bheard.io import atomic_write_json
 
         atomic_write_json(Path(out) / "calibration.json", summary)
-        console.print(f"wrote {Path(out) / 'calibration.json'}")
+        console.print(f"wrote {Path(out) / 'calibration.json'}", markup=False, highlight=False)
 
 

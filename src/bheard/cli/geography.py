@@ -44,7 +44,7 @@ def travel_times(
     df = travel_times_frame(table, settings, tours)
     atomic_write_csv(out, df)
     out_console.print(f"wrote {len(df):,} rows ({len(table)} precincts x {len(tours)} tours)"
-                      f" to {out}")
+                      f" to {out}", markup=False, highlight=False)
 
 def reach(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
           tour: Optional[str] = typer.Option(None, help="Tour (default: the first).")):

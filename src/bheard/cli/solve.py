@@ -5,6 +5,7 @@ scenario without solving it. Exit codes: 0 solved (optimal, or feasible with its
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -21,7 +22,7 @@ from bheard.errors import InputError
 def print_plan(plan, console: Console = out_console) -> None:
     """Readable summary of a plan: status line, totals, headcount, by borough and by tour."""
     status_style = {"optimal": "green", "time_limit_feasible": "yellow"}.get(plan.status, "red")
-    console.print(f"[bold]{escape(plan.scenario)}[/]: status [{status_style}]{plan.status}[/]")
+    console.print(f"[bold]{escape(plan.scenario)}[/]: status [{status_style}]{escape(plan.status)}[/]")
     if not plan.feasible:
         for d in plan.diagnosis:
             console.print(f"  [red]conflict:[/] {escape(d)}")
@@ -29,7 +30,7 @@ def print_plan(plan, console: Console = out_console) -> None:
     console.print(
         f"  covered {fmt(plan.objective, 'calls')} of {fmt(plan.eligible_calls, 'calls')} eligible"
         f" calls/year ({fmt(plan.coverage_share, 'share')}); bound {fmt(plan.bound, 'calls')};"
-        f" gap {fmt(plan.gap, 'gap')} ({plan.solver.bound_source})", highlight=False)
+        f" gap {fmt(plan.gap, 'gap')} ({escape(str(plan.solver.bound_source))})", highlight=False)
     console.print(
         f"  cost {fmt(plan.annual_cost, 'usd')}/year of {fmt(plan.budget, 'usd')} budget; "
         f"{fmt(plan.team_shifts_per_week, 'int')} team-shifts/week; coverage model "
@@ -41,10 +42,10 @@ def print_plan(plan, console: Console = out_console) -> None:
             f" {fmt(plan.total_cost_usd_per_year, 'usd')}/year", highlight=False)
     if plan.workforce is not None and plan.workforce.fte_by_role:
         roles = ", ".join(f"{r} {v:,.1f}" for r, v in plan.workforce.fte_by_role.items())
-        console.print(f"  headcount (FTE): {roles}", highlight=False)
+        console.print(f"  headcount (FTE): {roles}", markup=False, highlight=False)
     console.print(
         f"  build {fmt(plan.build_seconds, 's')}, translate {fmt(plan.translate_seconds, 's')}, "
-        f"solve {fmt(plan.solve_seconds, 's')}; demand: {plan.demand_source}", style="dim")
+        f"solve {fmt(plan.solve_seconds, 's')}; demand: {escape(plan.demand_source)}", style="dim")
     for title, df, key in (("By borough", plan.by_borough(), "borough"),
                            ("By tour", plan.by_tour(), "tour")):
         t = Table(title=title, title_justify="left")
@@ -68,7 +69,7 @@ def print_simulation_check(sim, console: Console = out_console) -> None:
     console.print(f"  simulation check ({sim.replications} replications, {sim.dispatch}): "
                   f"predicted {fmt(c['predicted'], 'share')}, simulated "
                   f"{fmt(c['simulated'], 'share')} [{fmt(lo, 'share')}, {fmt(hi, 'share')}]{diff}",
-                  highlight=False)
+                  highlight=False, markup=False)
     for line in c["explanation"]:
         console.print(f"    - {escape(line)}", style="dim")
 
@@ -83,9 +84,10 @@ def solve(
 ):
     """Solve a scenario and print the plan's summary."""
     try:
-        check(budget is None or budget >= 0, "--budget", budget, "a number >= 0 (USD/year)")
-        check(time_limit is None or time_limit > 0, "--time-limit", time_limit,
-              "a number > 0 (seconds)")
+        check(budget is None or (math.isfinite(budget) and budget >= 0), "--budget", budget,
+              "a finite number >= 0 (USD/year)")
+        check(time_limit is None or (math.isfinite(time_limit) and time_limit > 0),
+              "--time-limit", time_limit, "a finite number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
         plan = bheard.solve(scenario, budget_usd=budget, time_limit_s=time_limit)
@@ -99,25 +101,25 @@ def solve(
     if out is not None:
         plan.save(out)
         out_console.print(f"wrote {out / 'plan.csv'}, {out / 'summary.json'} and "
-                          f"{out / 'scenario.yaml'}", highlight=False)
+                          f"{out / 'scenario.yaml'}", markup=False, highlight=False)
         if sim is not None:
             sim.save(out)
-            out_console.print(f"wrote {out / 'simulation.json'}", highlight=False)
+            out_console.print(f"wrote {out / 'simulation.json'}", markup=False, highlight=False)
         if report:
             from bheard.report import write_report
 
-            out_console.print(f"wrote {write_report(out)}", highlight=False)
+            out_console.print(f"wrote {write_report(out)}", markup=False, highlight=False)
     if not plan.feasible:
         raise typer.Exit(1)
 
 
 def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     """Check a scenario file without solving it."""
-    from bheard.optimize import formulation_for
+    from bheard.optimize import preflight
 
     try:
         sc = bheard.load_scenario(scenario)
-        f = formulation_for(sc)
+        f = preflight(sc)
         data = f.problem(sc)
     except InputError as exc:
         fail_input(exc)

@@ -7,14 +7,17 @@ Thin wrappers over :func:`bheard.frontier.frontier`, :func:`bheard.batch.batch` 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from bheard.cli.common import err_console, fail_input, fmt, out_console
 from bheard.constants import FEASIBLE_STATUSES
 from bheard.errors import InputError
+from bheard.io import safe_filename
 
 
 def frontier_cmd(
@@ -31,17 +34,17 @@ def frontier_cmd(
     from bheard.frontier import frontier
 
     try:
-        if time_limit is not None and not time_limit > 0:
+        if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
             raise InputError.single("--time-limit", "--time-limit", time_limit,
                                     "a number > 0 (seconds)")
         fr = frontier(scenario, budgets, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)
-    dest = out if out is not None else Path("out") / f"{fr.scenario}-frontier"
+    dest = out if out is not None else Path("out") / f"{safe_filename(fr.scenario)}-frontier"
     fr.save(dest)
     _print_frontier(fr, out_console)
     out_console.print(f"wrote {dest / 'frontier.csv'}, {dest / 'frontier.png'} and "
-                      f"{dest / 'first_team_budget.csv'} ({fr.total_seconds:.1f} s)")
+                      f"{dest / 'first_team_budget.csv'} ({fr.total_seconds:.1f} s)", markup=False, highlight=False)
     if not (fr.table["status"].isin(list(FEASIBLE_STATUSES))).any():
         raise typer.Exit(1)
 
@@ -68,7 +71,7 @@ def batch_cmd(
         res = batch(scenarios, out, workers=workers, dask=dask, progress=progress,
                     force=force,
                     on_result=None if progress else (lambda r: out_console.print(
-                        f"{r['run']:6s} {r['scenario']} {r['status']}", highlight=False)))
+                        f"{r['run']:6s} {r['scenario']} {r['status']}", highlight=False, markup=False)))
     except InputError as exc:
         fail_input(exc)
     s = res.summary
@@ -76,14 +79,14 @@ def batch_cmd(
     out_console.print(
         f"{len(s)} scenarios: {counts.get('solved', 0)} solved, {counts.get('cached', 0)} "
         f"already done, {counts.get('failed', 0)} failed; {res.seconds:.1f} s on "
-        f"{res.workers}; wrote {out / 'batch_summary.csv'}")
+        f"{res.workers}; wrote {out / 'batch_summary.csv'}", markup=False, highlight=False)
     if res.n_failed:
         bad = s[(s["run"] == "failed") | ~s["status"].isin(
             list(FEASIBLE_STATUSES))]
         for r in bad.itertuples(index=False):
             first = str(r.error or "").strip().splitlines()
-            err_console.print(f"[red]{r.status}[/]: {r.file}: "
-                              f"{first[0] if first else ''}", highlight=False)
+            err_console.print(f"[red]{escape(str(r.status))}[/]: {escape(str(r.file))}: "
+                              f"{escape(first[0]) if first else ''}", highlight=False)
         raise typer.Exit(1)
 
 def report_cmd(
@@ -104,19 +107,19 @@ def report_cmd(
         path = write_report(out_dir, frontier_dir=frontier_dir, output=output)
     except InputError as exc:
         fail_input(exc)
-    out_console.print(f"wrote {path}")
+    out_console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def _print_frontier(fr, console) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{fr.scenario}: budget frontier", title_justify="left")
+    t = Table(title=f"{escape(fr.scenario)}: budget frontier", title_justify="left")
     for col in ("budget $M/yr", "covered calls/yr", "coverage", "gap", "status",
                 "team-shifts/wk", "calls per extra $1M"):
         t.add_column(col, justify="right")
     for r in fr.table.itertuples(index=False):
         m = r.marginal_calls_per_million_usd
         t.add_row(fmt(r.budget_usd / 1e6), fmt(r.covered_calls, "calls"),
-                  fmt(r.coverage_share, "share"), fmt(r.gap, "gap"), r.status,
+                  fmt(r.coverage_share, "share"), fmt(r.gap, "gap"), escape(str(r.status)),
                   fmt(r.team_shifts_per_week, "int"), fmt(m))
     console.print(t)

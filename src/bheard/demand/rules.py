@@ -12,13 +12,13 @@ Defaults and their sources (see S-dispatch-process, S-audit-eligible, S-radio-co
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from bheard.strict import Strict
 
 
-class EligibilityRules(BaseModel):
+class EligibilityRules(Strict):
     """Classification rules for call records (mental-health and eligible calls)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ems_mental_health_prefix: str = Field(
         "EDP", description="EMS call types starting with this are mental-health calls (S-ems-call-types)"

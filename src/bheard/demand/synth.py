@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bheard.errors import InputError
+from bheard.errors import InputError, OutputError
+from bheard.io import ensure_dir
 
 #: The 31 columns of the EMS Incident Dispatch Data export, in export order (S-ems-dispatch).
 EMS_COLUMNS: tuple[str, ...] = (
@@ -425,15 +426,20 @@ def sidecar_text(config: SynthConfig, rows: int, mh: int, eligible: int) -> str:
 
 
 def _atomic_write_bytes(path: Path, data_writer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    ensure_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
     os.close(fd)
     try:
         data_writer(Path(tmp))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError.from_os(path, exc) from None
         raise
 
 

@@ -17,6 +17,8 @@ import numpy as np
 from bheard.assumptions import scenario_assumptions
 from bheard.costs import (cost_breakdown, headcount_by_tour, program_fixed_usd_per_year,
                           team_budget_usd)
+from bheard.errors import InputError, Problem
+from bheard.limits import max_model_mb
 from bheard.model.equity import share_distribution
 from bheard.optimize.registry import (
     FORMULATIONS,
@@ -43,6 +45,31 @@ def resolve(scenario, *, budget_usd: float | None = None, time_limit_s: float | 
     return sc.with_overrides(**overrides) if overrides else sc
 
 
+def preflight(sc: Scenario) -> Formulation:
+    """The scenario's formulation, after the checks that need no model: ``solver.highs_options``
+    (HiGHS's own rules, :func:`bheard.solver.highs.check_options`) and the size guard (the
+    formulation's :class:`~bheard.optimize.registry.ModelSize` against
+    :func:`bheard.limits.max_model_mb`). Raises :class:`InputError` before anything big is
+    built."""
+    from bheard.solver.highs import check_options
+
+    bad = check_options(dict(sc.solver.highs_options))
+    if bad:
+        raise InputError(sc.source, [Problem(f"solver.highs_options.{n}", v, e)
+                                     for n, v, e in bad])
+    formulation = formulation_for(sc)
+    size = formulation.size(sc)
+    limit = max_model_mb()
+    if size.mib > limit:
+        raise InputError.single(
+            sc.source, "(model size)",
+            f"about {size.mib:,.0f} MiB ({size.variables:,} variables for {size.P} precincts x"
+            f" {size.C} columns x up to {size.K} teams)",
+            f"a model of at most {limit:,.0f} MiB (BHEARD_MAX_MODEL_MB): fewer precincts,"
+            " tours or limits.max_teams_per_slot")
+    return formulation
+
+
 def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | None = None,
           base_dir=None) -> Plan:
     """Solve a scenario (path, dict or :class:`~bheard.scenario.Scenario`) into a :class:`Plan`.
@@ -53,7 +80,7 @@ def solve(scenario, *, budget_usd: float | None = None, time_limit_s: float | No
     """
     t0 = time.perf_counter()
     sc = resolve(scenario, budget_usd=budget_usd, time_limit_s=time_limit_s, base_dir=base_dir)
-    formulation = formulation_for(sc)
+    formulation = preflight(sc)
     data = formulation.problem(sc)
     prep_s = time.perf_counter() - t0
     result = formulation.run(sc, data)
@@ -119,5 +146,5 @@ def teams_per_precinct(teams: np.ndarray | None) -> np.ndarray | None:
     return None if teams is None else np.asarray(teams).sum(axis=1)
 
 
-__all__ = ["solve", "resolve", "make_plan", "formulation_for", "formulation_of",
+__all__ = ["solve", "resolve", "preflight", "make_plan", "formulation_for", "formulation_of",
            "FORMULATIONS", "Formulation"]

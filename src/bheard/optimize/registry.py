@@ -12,7 +12,10 @@ formulation's name. A :class:`Formulation` bundles four steps:
 - ``columns(scenario, data, result)`` -> :class:`PlanColumns` (the plan's index, teams and
   per-(precinct, column) table);
 - ``index(data)`` -> the :class:`~bheard.plan.PlanIndex` of the plan's columns;
-- ``applies(scenario)`` -> whether the formulation is the one for this scenario.
+- ``applies(scenario)`` -> whether the formulation is the one for this scenario;
+- ``size(scenario)`` -> :class:`ModelSize`, a coarse upper bound on the model's variables and
+  memory from the problem's dimensions alone, computed BEFORE any data or model is built
+  (the size guard of :func:`bheard.optimize.preflight`).
 
 To add a formulation, write its model in :mod:`bheard.model`, its driver in
 :mod:`bheard.optimize`, and add an entry to :data:`FORMULATIONS` (first match wins).
@@ -36,7 +39,8 @@ from bheard.optimize.incremental import solve_problem
 from bheard.optimize.lp_rounding import solve_staggered
 from bheard.plan import ASSIGNMENT_COLUMNS, SHARED_COLUMNS, PlanIndex, StaggeredSummary
 from bheard.problem.hourly import StaggeredData, staggered_from_scenario
-from bheard.problem.slots import ProblemData, problem_from_scenario
+from bheard.data import precincts as precinct_table
+from bheard.problem.slots import ProblemData, problem_from_scenario, select_precincts
 from bheard.results import SolveResult
 from bheard.scenario.hours import clock_hour
 
@@ -54,6 +58,66 @@ class PlanColumns:
 
 
 @dataclass(frozen=True)
+class ModelSize:
+    """Upper bound on a model's size from its dimensions: ``P`` precincts, ``C`` plan columns,
+    ``K`` teams per precinct and column, ``variables`` and ``bytes`` (model + problem arrays)."""
+
+    P: int
+    C: int
+    K: int
+    variables: int
+    bytes: float
+
+    @property
+    def mib(self) -> float:
+        return self.bytes / 2**20
+
+
+#: bytes per Pyomo variable with its share of constraints and of HiGHS's copy: a coarse figure,
+#: rounded up from one measurement here (the shipped shared citywide solve, 28,560 variables,
+#: peaked about 175 MB above the interpreter, imports included: ~6 KB per variable at most;
+#: the bound counts every level a precinct-slot may use, far more than the solver keeps)
+BYTES_PER_VARIABLE = 4096
+#: bytes per (precinct, column, team level) cell of the problem arrays (increments, gains)
+BYTES_PER_CELL = 64
+
+
+def _dims(sc) -> tuple[int, int, int]:
+    P = len(select_precincts(precinct_table(), sc.precincts))
+    K = max(int(sc.limits.max_teams_per_slot), 1)
+    st = sc.shifts.staggered
+    C = 7 * len(st.start_hours) if st is not None else len(sc.slots())
+    return P, C, K
+
+
+def slot_size(sc) -> ModelSize:
+    """Isolated: one variable per (precinct, slot, increment) and one integer per cell."""
+    P, C, K = _dims(sc)
+    n = P * C * (K + 1)
+    return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * C * K * BYTES_PER_CELL)
+
+
+def shared_size(sc) -> ModelSize:
+    """Shared: coverage levels per (precinct, slot) up to the teams in range, at most the
+    levels whose MEXCLP weight stays above LEVEL_TOL at the highest busy probability; plus
+    the (C, P, P) reach and travel-time arrays."""
+    P, C, K = _dims(sc)
+    q = sc.coverage.busy_probability or sc.coverage.max_busy_probability
+    levels = min(K * P, 1 + int(math.log(1e-9) / math.log(q)))
+    n = P * C * (levels + 1)
+    return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * C * levels * BYTES_PER_CELL
+                     + C * P * P * 16)
+
+
+def staggered_size(sc) -> ModelSize:
+    """Staggered: one integer per (precinct, day, start) and coverage levels per (precinct,
+    hour of week), up to ``limits.max_teams_per_slot`` teams on duty."""
+    P, C, K = _dims(sc)
+    n = P * C + P * 168 * (K + 1)
+    return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * 168 * K * BYTES_PER_CELL)
+
+
+@dataclass(frozen=True)
 class Formulation:
     """One entry of the registry (see the module docstring)."""
 
@@ -64,6 +128,7 @@ class Formulation:
     run: Callable[..., SolveResult]
     index: Callable[[Any], PlanIndex]
     columns: Callable[[Any, Any, SolveResult], PlanColumns]
+    size: Callable[[Any], ModelSize] = slot_size
 
 
 # ---------------------------------------------------------------------------- slot plans
@@ -170,10 +235,10 @@ FORMULATIONS: tuple[Formulation, ...] = (
     Formulation("staggered", "models/staggered_tours.md",
                 applies=lambda sc: sc.shifts.staggered is not None,
                 problem=staggered_from_scenario, run=run_staggered, index=staggered_index,
-                columns=staggered_columns),
+                columns=staggered_columns, size=staggered_size),
     Formulation("shared", "models/shared_coverage.md", applies=_uses_fixed_point,
                 problem=problem_from_scenario, run=run_fixed_point, index=slot_index,
-                columns=slot_columns),
+                columns=slot_columns, size=shared_size),
     Formulation("isolated", "models/isolated_coverage.md", applies=lambda sc: True,
                 problem=problem_from_scenario, run=run_incremental, index=slot_index,
                 columns=slot_columns),

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bheard.errors import InputError
 from bheard.io import atomic_write_text
 from bheard.plan import Plan
 from bheard.report import charts
@@ -52,9 +53,12 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
     out = Path(out_dir)
     plan, summary = _load(out)
     fdir = Path(frontier_dir) if frontier_dir is not None else out
-    frontier = pd.read_csv(fdir / "frontier.csv") if (fdir / "frontier.csv").exists() else None
-    first_team = (pd.read_csv(fdir / "first_team_budget.csv")
-                  if (fdir / "first_team_budget.csv").exists() else None)
+    frontier = _read_table(fdir / "frontier.csv", {"budget_usd", "covered_calls",
+                                                   "coverage_share", "status",
+                                                   "marginal_calls_per_million_usd"},
+                           "budget_usd")
+    first_team = _read_table(fdir / "first_team_budget.csv",
+                             {"precinct", "first_budget_usd"}, "first_budget_usd")
 
     parts: list[str] = []
     esc = html.escape
@@ -66,7 +70,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
             return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
                     f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
         b64 = base64.b64encode(png).decode("ascii")
-        cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+        cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
         return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
                 f'src="data:image/png;base64,{b64}">{cap}</figure>')
 
@@ -164,12 +168,11 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
                             lambda: charts.cost_chart(a)))
         hc, note = headcount_table(plan)
         parts.append(_df_table(hc, "headcount-table"))
-        parts.append(f'<p class="note">{note}</p>')
+        parts.append(f'<p class="note">{esc(note)}</p>')
 
     # ---- simulation check ------------------------------------------------------------------
-    sim_path = out / "simulation.json"
-    if ok and sim_path.exists():
-        sim = json.loads(sim_path.read_text(encoding="utf-8"))
+    sim = _simulation_of(out / "simulation.json", plan) if ok else None
+    if sim is not None:
         pvs = sim.get("predicted_vs_simulated") or {}
         parts.append('<h2 id="simulation">Predicted vs simulated coverage</h2>')
         ci = pvs.get("ci95") or [None, None]
@@ -184,7 +187,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         ]
         parts.append(_kv_table(rows, table_id="simulation-table"))
         parts.append("<p>Why the two differ (model assumptions; models/simulation.md):</p><ul>"
-                     + "".join(f"<li>{esc(x)}</li>" for x in pvs.get("explanation", []))
+                     + "".join(f"<li>{esc(str(x))}</li>" for x in pvs.get("explanation") or [])
                      + "</ul>")
 
     # ---- frontier --------------------------------------------------------------------------
@@ -225,6 +228,47 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     body = "\n".join(parts)
     return _PAGE.format(title=esc(f"bheard plan: {plan.scenario}"), css=_CSS, body=body)
+
+
+def _read_table(path: Path, need: set[str], numeric: str) -> pd.DataFrame | None:
+    """A frontier table written by :meth:`bheard.Frontier.save`, or None when absent; a damaged
+    one raises :class:`InputError` naming the file."""
+    if not path.is_file():
+        return None
+    try:
+        if path.stat().st_size > 64 << 20:
+            raise ValueError("too large")
+        df = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError.single(path, "(file)", type(exc).__name__,
+                                "a CSV written by `bheard frontier`") from None
+    missing = sorted(need - set(df.columns))
+    bad = False
+    if not missing:
+        v = pd.to_numeric(df[numeric], errors="coerce")
+        bad = bool((v.isna() & df[numeric].notna()).any() or np.isinf(v).any())
+    if missing or bad:
+        raise InputError.single(path, "(columns)" if missing else numeric,
+                                f"missing {missing}" if missing else "non-numeric values",
+                                "a CSV written by `bheard frontier`")
+    return df
+
+
+def _simulation_of(path: Path, plan) -> dict | None:
+    """``simulation.json`` beside the plan when it is a simulation OF THIS plan (its
+    prediction equals the plan's coverage share); None otherwise (absent, unreadable, or left
+    from another plan: :meth:`bheard.Plan.save` removes it, but it may have been copied in)."""
+    if not path.is_file() or path.stat().st_size > 1 << 24:
+        return None
+    try:
+        sim = json.loads(path.read_text(encoding="utf-8"))
+        pred = float(sim["predicted_vs_simulated"]["predicted"])
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(sim, dict) or not math.isclose(pred, plan.coverage_share, rel_tol=1e-9,
+                                                     abs_tol=1e-12):
+        return None
+    return sim
 
 
 def headcount_table(plan) -> tuple[pd.DataFrame, str]:

@@ -16,7 +16,24 @@ from bheard.scenario.hours import slot_open, slot_times, start_options
 
 def problems(s) -> list[Problem]:
     """Every problem of a scenario that the schema alone cannot see."""
-    return precinct_problems(s) + file_problems(s) + shift_problems(s)
+    return precinct_problems(s) + file_problems(s) + shift_problems(s) + cost_problems(s)
+
+
+def cost_problems(s) -> list[Problem]:
+    """A bottom-up ``costs`` section must price every crew role that has people on the team."""
+    costs = getattr(s, "costs", None)
+    salary = getattr(costs, "salary_usd", None)
+    if not isinstance(salary, dict):
+        return []
+    crew = s.teams.crew.model_dump()
+    missing = [r for r, n in crew.items() if isinstance(n, (int, float)) and n > 0
+               and r not in salary]
+    if not missing:
+        return []
+    return [Problem("costs.salary_usd", dict(salary),
+                    f"a salary (USD/year) for every crew role with people on the team;"
+                    f" missing {missing} (teams.crew: "
+                    + ", ".join(f"{r} {n}" for r, n in crew.items() if n) + ")")]
 
 
 def precinct_problems(s) -> list[Problem]:
@@ -40,15 +57,29 @@ def precinct_problems(s) -> list[Problem]:
 
 
 def file_problems(s) -> list[Problem]:
-    """Files the scenario names must exist."""
+    """Files the scenario names must exist and be regular files (a folder for call records),
+    not devices or pipes, and tables must be of reasonable size (:mod:`bheard.limits`)."""
+    from bheard.limits import max_table_bytes
+
     out: list[Problem] = []
-    for field, path in (("demand.table", s.demand.table),
-                        ("demand.forecast.history",
-                         s.demand.forecast.history if s.demand.forecast else None),
-                        ("geography.travel_times", s.geography.travel_times)):
-        if path is not None and not Path(path).exists():
+    cap = max_table_bytes()
+    for field, path, folder_ok in (
+            ("demand.table", s.demand.table, False),
+            ("demand.forecast.history", s.demand.forecast.history if s.demand.forecast else None,
+             True),
+            ("geography.travel_times", s.geography.travel_times, False)):
+        if path is None:
+            continue
+        p = Path(path)
+        if not p.exists():
             out.append(Problem(field, str(path), "an existing file (relative paths resolve"
                                " against the scenario file's folder)"))
+        elif not (p.is_file() or (folder_ok and p.is_dir())):
+            out.append(Problem(field, str(path), "a regular file" + (" or a folder of call"
+                               " records" if folder_ok else "")))
+        elif p.is_file() and not folder_ok and p.stat().st_size > cap:
+            out.append(Problem(field, str(path), f"a table of at most {cap:,} bytes"
+                               " (BHEARD_MAX_TABLE_BYTES)"))
     return out
 
 

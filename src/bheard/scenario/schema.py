@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -30,15 +28,12 @@ from bheard.errors import InputError
 from bheard.scenario.checks import problems as data_problems
 from bheard.scenario.hours import slots as shift_slots
 from bheard.scenario.messages import problems_from
+from bheard.strict import Strict as _Strict
 
 Day = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 Borough = Literal["Manhattan", "Bronx", "Brooklyn", "Queens", "Staten Island"]
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Tour(_Strict):
@@ -256,6 +251,12 @@ class Crew(_Strict):
     paramedic: int = Field(0, ge=0, description="FDNY paramedics (S-team-size: a team has 2"
                            " EMTs or 1 EMT + 1 paramedic)")
 
+    @model_validator(mode="after")
+    def _someone(self) -> "Crew":
+        if self.emt + self.social_worker + self.peer + self.paramedic < 1:
+            raise ValueError("at least one person per team (every role is 0)")
+        return self
+
 
 class Teams(_Strict):
     """What one team is and costs."""
@@ -352,8 +353,16 @@ class GeographySettings(_Strict):
         1.3, gt=0, description="speed multiplier for tours whose midpoint is 00:00-07:00."
         " ASSUMPTION")
     speed_factor_by_tour: dict[str, float] = Field(
-        default_factory=dict, description="tour name -> speed multiplier (overrides the night"
-        " rule)")
+        default_factory=dict, description="tour name -> speed multiplier > 0 (overrides the"
+        " night rule)")
+
+    @field_validator("speed_factor_by_tour")
+    @classmethod
+    def _positive_factors(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if not x > 0}
+        if bad:
+            raise ValueError(f"speed multipliers > 0; got {bad}")
+        return v
     detour_factor: float = Field(
         1.3, ge=1, description="road distance / straight-line distance. ASSUMPTION: 4/pi = 1.27"
         " for a rectangular grid at random orientation (Larson & Odoni 3.7)")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from bheard.data import precincts as precinct_table
 from bheard.errors import InputError
+from bheard.limits import max_sim_calls
 from bheard.geography import read_travel_times, tour_speed_factor, travel_time_matrix
 from bheard.optimize import formulation_for, solve
 from bheard.plan import Plan, PlanIndex
@@ -122,6 +123,22 @@ def setup_from_plan(plan: Plan, scenario: Scenario | None = None, *,
                                 "consistent simulation settings") from None
 
 
+#: most replications one simulation runs (as ``simulation.replications``)
+MAX_REPLICATIONS = 10_000
+
+
+def check_size(setup: SimSetup, source: str) -> None:
+    """Refuse a simulation whose replications would each generate more calls than
+    :func:`bheard.limits.max_sim_calls` (memory and time grow with the calls)."""
+    calls = float(np.asarray(setup.hourly_calls_per_hour, dtype=float).sum()) * setup.weeks
+    limit = max_sim_calls()
+    if not calls <= limit:
+        raise InputError.single(source, "(simulation size)",
+                                f"about {calls:,.0f} calls per replication",
+                                f"at most {limit:,.0f} (BHEARD_MAX_SIM_CALLS): fewer"
+                                " simulation.weeks or a smaller demand.scale")
+
+
 def simulate(scenario_or_plan, replications: int | None = None, seed: int | None = None, *,
              scenario=None, dispatch: str | None = None, base_dir=None,
              **overrides) -> SimResult:
@@ -134,9 +151,16 @@ def simulate(scenario_or_plan, replications: int | None = None, seed: int | None
     ``simulation`` section. ``dispatch`` overrides ``simulation.dispatch``; ``overrides`` set
     :class:`SimSetup` fields (e.g. ``availability=0.9``, ``max_wait_min=10``).
     """
-    if replications is not None and (not isinstance(replications, (int, np.integer))
-                                     or replications < 1):
-        raise InputError.single("replications", "replications", replications, "an integer >= 1")
+    if replications is not None and (isinstance(replications, bool)
+                                     or not isinstance(replications, (int, np.integer))
+                                     or not 1 <= replications <= MAX_REPLICATIONS):
+        raise InputError.single("replications", "replications", replications,
+                                f"an integer from 1 to {MAX_REPLICATIONS:,}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed < 2**63):
+        raise InputError.single("seed", "seed", seed, "an integer >= 0")
+    if dispatch is not None and dispatch not in DISPATCH_MODES:
+        raise InputError.single("dispatch", "dispatch", dispatch, " or ".join(DISPATCH_MODES))
     sc = load_scenario(scenario, base_dir=base_dir) if scenario is not None else None
     target = scenario_or_plan
     if isinstance(target, (str, Path)) and Path(target).is_dir():
@@ -145,6 +169,7 @@ def simulate(scenario_or_plan, replications: int | None = None, seed: int | None
         plan = target
         use = sc if sc is not None else plan.resolved_scenario
         setup = setup_from_plan(plan, sc, dispatch=dispatch, **overrides)
+        check_size(setup, use.source)
         sim = use.simulation
         result = simulate_arrays(setup, replications or sim.replications,
                                  sim.seed if seed is None else seed, plan.scenario)

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bheard.constants import HOURS_PER_WEEK
-from bheard.io import atomic_write_csv, atomic_write_json
+from bheard.io import atomic_write_csv, atomic_write_json, ensure_dir
 
 
 #: outcome codes of a call
@@ -361,8 +361,7 @@ class SimResult:
 
     def save(self, out_dir: str | Path) -> Path:
         """Write ``simulation.json`` and ``simulation_by_precinct.csv`` etc. atomically."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        out = ensure_dir(out_dir)
         atomic_write_json(out / "simulation.json", self.summary())
         atomic_write_csv(out / "simulation_replications.csv", self.per_replication)
         atomic_write_csv(out / "simulation_by_precinct.csv", self.by_precinct)

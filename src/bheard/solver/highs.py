@@ -51,6 +51,59 @@ _TERMINATION = {
 MIN_TIME_LIMIT_S = 0.05
 
 
+#: HiGHS options bheard sets itself (solver section) or that read or write files: refused in
+#: ``solver.highs_options`` (a scenario must not choose files to write)
+RESERVED_OPTIONS = ("time_limit", "threads", "mip_rel_gap", "output_flag", "log_to_console")
+
+_checker = None
+
+
+def _option_checker():
+    """One silent HiGHS instance to try option values on (its banner goes to /dev/null)."""
+    global _checker
+    if _checker is None:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+                h.setOptionValue("output_flag", False)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _checker = h
+    return _checker
+
+
+def check_options(options: dict) -> list[tuple[str, object, str]]:
+    """``(name, value, expected)`` for every entry of ``solver.highs_options`` HiGHS would not
+    accept (unknown name, wrong type, out of range) or bheard reserves (:data:`RESERVED_OPTIONS`,
+    and options naming files); empty when all are fine. Each value is tried on a scratch HiGHS
+    instance, so the rules are HiGHS's own."""
+    bad = []
+    h = _option_checker()
+    for name, value in options.items():
+        if name in RESERVED_OPTIONS:
+            bad.append((name, value, "not set here: bheard sets it from the solver section"
+                        " (time_limit_s, threads, mip_rel_gap)"))
+            continue
+        if "file" in name or name.startswith(("write_", "read_")):
+            bad.append((name, value, "no HiGHS options that read or write files"))
+            continue
+        try:
+            status = h.setOptionValue(name, value)
+        except Exception:  # noqa: BLE001 - a value highspy cannot convert
+            status = highspy.HighsStatus.kError
+        if status == highspy.HighsStatus.kError:
+            bad.append((name, value, "a HiGHS option name with a value of its type and range"
+                        " (HiGHS documentation: Options)"))
+    return bad
+
+
 def termination_of(tc) -> str:
     """bheard's termination name for a Pyomo contrib TerminationCondition."""
     return _TERMINATION.get(tc, "error")
