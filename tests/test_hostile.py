@@ -616,7 +616,6 @@ def test_html_report_escapes_every_field(tmp_path, saved_plan):
             return [poison(w) for w in v]
         return mark + v if isinstance(v, str) else v
 
-    keep = {k: s[k] for k in _KEEP}
     s = {k: (v if k in _KEEP else poison(v) if isinstance(v, (list, dict))
              else mark + v if isinstance(v, str) else v) for k, v in s.items()}
     s["assumptions"] = [{"name": mark, "value": {mark: mark}, "unit": mark, "source": mark}]
