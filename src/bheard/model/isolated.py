@@ -19,8 +19,9 @@ of every level of one (p, s) is the same, an optimal solution fills ``y_{ps1}, y
 order, so the model is exact with continuous ``y``.
 
 This module holds the array side: increments, a greedy incumbent, the Lagrangian (LP) bound,
-reduced-cost fixing, and the Pyomo builder (:func:`build_isolated_model`). The driver that
-runs them in order is :mod:`bheard.optimize.incremental`.
+reduced-cost and exchange (count) fixing, and the Pyomo builder (:func:`build_isolated_model`).
+The driver that runs them in order is :mod:`bheard.optimize.incremental`. Pyomo is imported
+inside the builder only: a solve that the Lagrangian bound certifies never loads it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from bheard.constants import TIE_BREAK_REL  # noqa: F401  (re-exported for the driver)
 from bheard.model.base import BuiltModel, runs
@@ -281,6 +279,123 @@ def fix_by_reduced_cost(inc: Increments, bound: LagrangianBound, incumbent_value
 
 
 # ----------------------------------------------------------------------------------------
+# exchange groups: canonical incumbent and count fixing
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ExchangeGroups:
+    """The free increments in groups within which a plan can swap one team for another.
+
+    A group is either one slot whose citywide cap can bind (more free levels than cap left),
+    or, over the slots whose cap cannot bind, all free levels of one cost ``c_s``. Swapping the
+    highest staffed level of one precinct-slot for the lowest unstaffed level of another in the
+    same group keeps the cost and every constraint (``models/isolated_coverage.md``).
+
+    ``order``: free increment indices sorted by (group, gain descending, index);
+    ``start``/``end``: each group's run in ``order``; ``group`` and ``rank`` (0-based position
+    in its group's gain order) per increment, -1 for forced levels.
+    """
+
+    order: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    group: np.ndarray
+    rank: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.start)
+
+
+def exchange_groups(prob: ProblemData, inc: Increments) -> ExchangeGroups:
+    """Group the free increments for the exchange argument (see :class:`ExchangeGroups`)."""
+    S = prob.shape[1]
+    fi = np.flatnonzero(~inc.forced)
+    caps_left = prob.slot_cap - np.bincount(inc.s[inc.forced], minlength=S)
+    s = inc.s[fi]
+    can_bind = np.isfinite(caps_left) & (np.bincount(s, minlength=S) > caps_left)
+    costs, cost_class = np.unique(inc.cost[fi], return_inverse=True)  # exact equality
+    key = np.where(can_bind[s], len(costs) + s, cost_class.ravel())
+    sort = np.lexsort((-inc.gain[fi], key))  # stable: ties keep (p, s, k) order
+    order = fi[sort]
+    start, end = runs(key[sort])
+    group = np.full(inc.n, -1, dtype=np.int64)
+    rank = np.full(inc.n, -1, dtype=np.int64)
+    gid = np.repeat(np.arange(len(start)), end - start)
+    group[order] = gid
+    rank[order] = np.arange(order.size) - start[gid]
+    return ExchangeGroups(order=order, start=start, end=end, group=group, rank=rank)
+
+
+def canonical_plan(inc: Increments, groups: ExchangeGroups, taken: np.ndarray) -> np.ndarray:
+    """The plan with, in each exchange group, the same number of teams on the highest gains.
+
+    Same cost, same count per group (so every constraint still holds), coverage at least as
+    high; levels stay in order within each precinct-slot (gains fall with the level, ties keep
+    the lower level first). Returns a new bool mask over increments.
+    """
+    taken = np.asarray(taken, dtype=bool)
+    free = groups.group >= 0
+    count = np.bincount(groups.group[free & taken], minlength=groups.n_groups)
+    out = inc.forced.copy()
+    out[free] = groups.rank[free] < count[groups.group[free]]
+    return out
+
+
+def count_ranges(groups: ExchangeGroups, bound: LagrangianBound, incumbent_value: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """For each exchange group, the range ``[lo, hi]`` of its team count in every plan of
+    coverage at least ``incumbent_value`` (calls/year).
+
+    Every feasible plan's coverage is the Lagrangian bound minus non-negative penalties, one
+    per free level (``r`` when a level of positive reduced cost ``r`` is left out, ``-r`` when a
+    level of negative ``r`` is taken). Within a group the reduced costs are the gains minus one
+    constant, so the cheapest way to have ``v`` teams in the group costs the sum of the
+    smallest positive ``r`` dropped (``v`` below the number of positive ``r``) or of the
+    smallest ``-r`` added (above it). Counts whose cheapest penalty exceeds ``UB - LB`` are
+    impossible.
+    """
+    delta = max(bound.value - incumbent_value, 0.0) + 1e-9 * max(1.0, abs(bound.value))
+    r = bound.reduced[groups.order]
+    n = groups.end - groups.start
+    lo = np.empty(len(n), dtype=np.int64)
+    hi = np.empty(len(n), dtype=np.int64)
+    for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+        rg = r[a:b]
+        n_pos = int(np.count_nonzero(rg > 0))
+        drop = np.cumsum(rg[:n_pos][::-1])  # dropping the d smallest positive r
+        add = np.cumsum(-rg[n_pos:])  # adding the d largest non-positive r
+        lo[g] = n_pos - int(np.searchsorted(drop, delta, side="right"))
+        hi[g] = n_pos + int(np.searchsorted(add, delta, side="right"))
+    return lo, hi
+
+
+def fix_by_exchange(inc: Increments, groups: ExchangeGroups, bound: LagrangianBound,
+                    incumbent_value: float) -> tuple[np.ndarray, np.ndarray]:
+    """Increments decided in every plan of coverage >= ``incumbent_value`` that no same-cost
+    swap improves (so in every optimal plan).
+
+    Such a plan takes, in each group, a set of teams whose gains are all at least those left
+    out (otherwise a swap within the group raises coverage at the same cost), and its count
+    lies in :func:`count_ranges`' ``[lo, hi]``. So it takes every level whose gain is strictly
+    above the ``lo``-th largest gain of its group and none strictly below the ``hi``-th.
+    Returns boolean masks ``(fixed_one, fixed_zero)``; forced levels are in ``fixed_one``.
+    """
+    lo, hi = count_ranges(groups, bound, incumbent_value)
+    one = inc.forced.copy()
+    zero = np.zeros(inc.n, dtype=bool)
+    g_sorted = inc.gain[groups.order]
+    for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+        idx, gg = groups.order[a:b], g_sorted[a:b]
+        if lo[g] >= 1:
+            one[idx[gg > gg[lo[g] - 1]]] = True
+        if hi[g] == 0:
+            zero[idx] = True
+        elif hi[g] < b - a:
+            zero[idx[gg < gg[hi[g] - 1]]] = True
+    return one, zero
+
+
+# ----------------------------------------------------------------------------------------
 # Pyomo model, built in bulk from arrays
 # ----------------------------------------------------------------------------------------
 @dataclass(eq=False)
@@ -328,6 +443,10 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
     link rows (redundant in the LP, since gains fall with the level). Its optimum is a valid
     upper bound on the reduced MIP.
     """
+    import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
     S = prob.shape[1]
     free = np.flatnonzero(~(fixed_one | fixed_zero))  # sorted by (p, s, k)
     n = free.size

@@ -1,16 +1,23 @@
-"""Driver for the isolated model: greedy incumbent, exact LP bound, reduced-cost fixing, HiGHS.
+"""Driver for the isolated model: greedy incumbent, exact LP bound, fixing, HiGHS if needed.
 
 Steps (each certified; ``models/isolated_coverage.md``):
 
 1. :func:`~bheard.model.isolated.diagnose_infeasibility` - complete feasibility test that
    names the constraints in conflict.
 2. :func:`~bheard.model.isolated.greedy` - a feasible plan (lower bound ``LB``).
-3. :func:`~bheard.model.isolated.lagrangian_bound` - the LP relaxation bound ``UB``.
+3. :func:`~bheard.model.isolated.lagrangian_bound` - the LP relaxation's value ``UB``, exact.
 4. :func:`~bheard.model.isolated.fix_by_reduced_cost` - decide every team whose reduced cost
    exceeds ``UB - LB`` (exact: no plan at least as good as the incumbent differs there).
-5. The Pyomo model of the undecided teams (:func:`~bheard.model.isolated.build_isolated_model`)
-   solved by HiGHS through the solver door (:mod:`bheard.solver`) with the greedy plan as MIP
-   start. A time limit returns the best plan with its certified gap.
+5. When ``(UB - LB) / LB`` is within the requested gap the greedy plan is returned with the
+   Lagrangian bound as its certificate: no model is built and no solver runs.
+6. Otherwise :func:`~bheard.model.isolated.canonical_plan` (same-cost swaps to the highest
+   gains) and :func:`~bheard.model.isolated.fix_by_exchange` (team counts per exchange group
+   bounded by ``UB - LB``) shrink the model further, and the Pyomo model of the undecided
+   teams (:func:`~bheard.model.isolated.build_isolated_model`) is solved by HiGHS through the
+   solver door (:mod:`bheard.solver`) with the incumbent as MIP start. A time limit returns
+   the best plan with its certified gap.
+
+Pyomo and HiGHS are imported only in step 6, so a solve that steps 1-5 settle loads neither.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ from bheard.constants import TIE_BREAK_REL
 from bheard.model.isolated import (
     Increments,
     build_isolated_model,
+    canonical_plan,
     diagnose_infeasibility,
+    exchange_groups,
+    fix_by_exchange,
     fix_by_reduced_cost,
     greedy,
     lagrangian_bound,
@@ -33,7 +43,7 @@ from bheard.model.isolated import (
 from bheard.problem.slots import ProblemData
 from bheard.results import SolveResult, SolverReport
 from bheard.scenario.schema import SolverOptions
-from bheard.solver import plan_status, relative_gap, solve_model
+from bheard.solver.status import plan_status, relative_gap
 
 
 def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
@@ -74,11 +84,6 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     report.n_increments = inc.n
     report.greedy_objective = lb
     report.lp_bound = lag.value
-    if opt.reduce:
-        one, zero = fix_by_reduced_cost(inc, lag, lb)
-    else:
-        one, zero = inc.forced.copy(), np.zeros(inc.n, dtype=bool)
-    report.n_fixed_one, report.n_fixed_zero = int(one.sum()), int(zero.sum())
     eps = TIE_BREAK_REL * max(lb, 1.0) / max(prob.team_budget_usd_per_year, 1.0)
     report.tie_break_per_usd = eps
 
@@ -92,34 +97,61 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
             status = "optimal"
         return SolveResult(status, teams, obj, bound, gap, build_s, translate_s, solve_s, report)
 
-    if not (~(one | zero)).any():
-        # every team decided: any plan as good as the incumbent equals it, so it is optimal
-        report.termination = "all teams decided by reduced-cost fixing"
-        report.bound_source = "decided"
-        return finish("optimal", np.flatnonzero(one), lb, time.perf_counter() - t0, 0.0, 0.0)
+    def settled(one, zero, taken, lb):
+        """A result when fixing decided every team or the incumbent meets the gap, else None."""
+        report.n_fixed_one, report.n_fixed_zero = int(one.sum()), int(zero.sum())
+        if not (~(one | zero)).any():
+            # every team decided: any plan as good as the incumbent equals it, so it is optimal
+            report.termination = "all teams decided by fixing"
+            report.bound_source = "decided"
+            return finish("optimal", np.flatnonzero(one), lb, time.perf_counter() - t0, 0.0, 0.0)
+        if relative_gap(lb, lag.value) <= opt.mip_rel_gap:
+            # the Lagrangian bound is the LP relaxation's exact value (models/isolated_coverage.md):
+            # it certifies the incumbent without building a model or running a solver
+            report.termination = "incumbent within the requested gap of the LP bound"
+            report.message = "greedy plan certified by the Lagrangian (LP) bound; no solver run"
+            report.bound_source = "lagrangian_lp"
+            return finish("optimal", np.flatnonzero(taken), lag.value,
+                          time.perf_counter() - t0, 0.0, 0.0)
+        return None
 
-    # When the greedy plan is already within the requested gap of the LP bound, HiGHS only
-    # has to certify that bound: it solves the LP relaxation of the reduced model (no integer
-    # variables, no link rows), which is fast even at 2,000 x 168, and the greedy plan stands.
-    certify_only = relative_gap(lb, lag.value) <= opt.mip_rel_gap
-    built = build_isolated_model(prob, inc, one, zero, 0.0 if certify_only else eps,
-                                 relax=certify_only)
+    if opt.reduce:
+        one, zero = fix_by_reduced_cost(inc, lag, lb)
+    else:
+        one, zero = inc.forced.copy(), np.zeros(inc.n, dtype=bool)
+    done = settled(one, zero, taken, lb)
+    if done is not None:
+        return done
+
+    # the incumbent, swapped to the highest gains within each exchange group (same cost, at
+    # least as much coverage), then count fixing over those groups
+    groups = exchange_groups(prob, inc)
+    taken = canonical_plan(inc, groups, taken)
+    lb = max(lb, float(inc.gain[taken].sum()))
+    report.greedy_objective = lb
+    if opt.reduce:
+        one, zero = fix_by_reduced_cost(inc, lag, lb)
+        one_x, zero_x = fix_by_exchange(inc, groups, lag, lb)
+        both_one, both_zero = one | one_x, zero | zero_x
+        # both rules keep every optimal plan and the canonical incumbent; a clash could only
+        # come from rounding, and then the exchange rule is left out
+        if not (both_one & both_zero).any() and taken[both_one].all() \
+                and not taken[both_zero].any():
+            one, zero = both_one, both_zero
+    done = settled(one, zero, taken, lb)
+    if done is not None:
+        return done
+
+    from bheard.solver import solve_model  # loads Pyomo and HiGHS
+
+    built = build_isolated_model(prob, inc, one, zero, eps)
     report.n_variables = built.n_variables
     report.n_integer = built.n_integer
     build_s = time.perf_counter() - t0
-
-    highs_opts = {}
-    if certify_only:
-        # HiGHS presolve is pathological on this LP (a 191k-column, 1-row LP ran 250 s past a
-        # 30 s limit with presolve, 0.36 s without; docs/sources.md P-presolve)
-        highs_opts["presolve"] = "off"
-    highs_opts.update(opt.highs_options)
-    want_start = opt.warm_start and not certify_only
     run = solve_model(built.model, built.variables, time_limit_s=opt.time_limit_s,
-                      mip_rel_gap=None if certify_only else opt.mip_rel_gap,
-                      threads=opt.threads, highs_options=highs_opts, started_at=t0,
-                      start_values=built.start_values(taken) if want_start else None,
-                      load_values=not certify_only)
+                      mip_rel_gap=opt.mip_rel_gap, threads=opt.threads,
+                      highs_options=dict(opt.highs_options), started_at=t0,
+                      start_values=built.start_values(taken) if opt.warm_start else None)
     translate_s, solve_s = run.translate_seconds, run.solve_seconds
     chosen = np.flatnonzero(taken)
     if run.termination == "error":  # a solver failure still returns the certified incumbent
@@ -135,10 +167,8 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     report.termination = run.solver_termination
     report.message = ("MIP start from greedy plan" if run.start_used else run.start_note)
     inc_pen = float((inc.gain[taken] - eps * inc.cost[taken]).sum())
-    if certify_only:
-        report.message = "greedy plan within gap of the LP bound; HiGHS solved the LP relaxation"
-    elif (run.values is not None and run.objective is not None
-          and run.objective >= inc_pen - 1e-9 * abs(inc_pen)):
+    if (run.values is not None and run.objective is not None
+            and run.objective >= inc_pen - 1e-9 * abs(inc_pen)):
         chosen = np.concatenate([np.flatnonzero(one), built.read_teams(run.values)])
 
     # lift HiGHS's bound (penalised objective of the reduced model) to coverage of the full
@@ -146,9 +176,8 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     bound = lag.value
     report.bound_source = "lagrangian_lp"
     if run.finite_bound is not None:
-        hb = run.finite_bound + (0.0 if certify_only else eps * prob.team_budget_usd_per_year)
-        if not certify_only:
-            report.mip_bound = hb
+        hb = run.finite_bound + eps * prob.team_budget_usd_per_year
+        report.mip_bound = hb
         if hb <= bound * (1 + 1e-9) + 1e-9:  # HiGHS's bound, when it is as tight (rounding)
-            bound, report.bound_source = hb, ("highs_lp" if certify_only else "highs_mip")
+            bound, report.bound_source = hb, "highs_mip"
     return finish(plan_status(run.termination), chosen, bound, build_s, translate_s, solve_s)
