@@ -123,7 +123,8 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     """A feasible plan: forced levels, then increments by gain per dollar until budget/caps bind.
 
     Returns a bool array over increments (taken or not). Within one precinct-slot the levels
-    are taken in order (same cost, non-increasing gain, ties broken by level). Vectorised:
+    are taken in order (same cost, non-increasing gain; equal ratios keep the (p, s, k)
+    order). Vectorised:
     one sorted prefix by cumulative cost, then a short fill of whatever still fits.
     """
     taken = inc.forced.copy()
@@ -135,16 +136,18 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     with np.errstate(divide="ignore"):
         ratio = np.where(inc.cost[free] > 0, inc.gain[free] / np.maximum(inc.cost[free], 1e-300),
                          np.inf)
-    order = free[np.lexsort((inc.k[free], -ratio))]
-    # rank of each candidate among its slot, in greedy order (for the slot caps)
-    s_sorted = inc.s[order]
-    by_slot = np.argsort(s_sorted, kind="stable")
-    counts = np.bincount(s_sorted, minlength=prob.shape[1])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[by_slot] = np.arange(order.size) - np.repeat(starts, counts)
-    ok_cap = rank < cap_left[s_sorted]
-    cand = order[ok_cap]
+    # stable: equal ratios keep the (p, s, k) order, so levels of one precinct-slot stay in order
+    order = free[np.argsort(-ratio, kind="stable")]
+    cand = order
+    if np.isfinite(cap_left).any():
+        # rank of each candidate among its slot, in greedy order (for the slot caps)
+        s_sorted = inc.s[order]
+        by_slot = np.argsort(s_sorted, kind="stable")
+        counts = np.bincount(s_sorted, minlength=prob.shape[1])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[by_slot] = np.arange(order.size) - np.repeat(starts, counts)
+        cand = order[rank < cap_left[s_sorted]]
     cum = np.cumsum(inc.cost[cand])
     n_prefix = int(np.searchsorted(cum, budget_left * (1 + 1e-12), side="right"))
     chosen = cand[:n_prefix]
@@ -152,7 +155,7 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     budget_left -= float(inc.cost[chosen].sum())
     cap_left = cap_left - np.bincount(inc.s[chosen], minlength=prob.shape[1])
     # fill: later candidates that still fit (cheaper tours), respecting caps and level order
-    rest = order[np.isin(order, chosen, invert=True)] if n_prefix else order
+    rest = order[~taken[order]]
     rest = rest[inc.cost[rest] <= budget_left * (1 + 1e-12)]
     blocked = np.zeros(prob.shape, dtype=bool)  # (p, s) with a level skipped
     while rest.size:
@@ -223,13 +226,15 @@ def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) 
     def nu_of(mu: float) -> np.ndarray:
         return np.maximum(0.0, thresh - mu * slot_cost)
 
+    cap_sum = np.where(capped, caps, 0.0)
+
     def dual(mu: float) -> tuple[float, float]:
+        """The dual at mu over every free level: value and subgradient in mu."""
         nu = nu_of(mu)
         r = g - mu * c - nu[s]
         pos = r > 0
-        val = gf + mu * budget + float((nu * np.where(capped, caps, 0.0)).sum()) + float(r[pos].sum())
-        sub = budget - float(c[pos].sum())  # subgradient in mu
-        return val, sub
+        val = gf + mu * budget + float((nu * cap_sum).sum()) + float(r[pos].sum())
+        return val, budget - float(c[pos].sum())
 
     lo, hi = 0.0, 0.0
     if fi.size:
@@ -239,21 +244,35 @@ def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) 
     best_val, sub0 = dual(0.0)
     best_mu = 0.0
     if sub0 < 0 and hi > 0:  # budget binds at mu = 0: search (lo, hi]
+        # Each r_i(mu) is non-increasing in mu. A level positive at hi is positive on the whole
+        # interval, and one non-positive at lo stays so: both leave the active arrays (the
+        # first into the sums pos_g, pos_c, pos_n), so each step costs only the undecided.
+        ga, ca, sa = g, c, s
+        pos_g = pos_c = 0.0
+        pos_n = np.zeros(S)
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
             if mid <= lo or mid >= hi:
                 break
-            val, sub = dual(mid)
+            nu = nu_of(mid)
+            r = ga - mid * ca - nu[sa]
+            pos = r > 0
+            val = (gf + mid * budget + float((nu * cap_sum).sum())
+                   + pos_g - mid * pos_c - float((pos_n * nu).sum()) + float(r[pos].sum()))
+            sub = budget - pos_c - float(ca[pos].sum())
             if val < best_val:
                 best_val, best_mu = val, mid
-            if sub < 0:
+            if sub < 0:  # mu* >= mid: levels not positive at mid never are
                 lo = mid
-            else:
+                ga, ca, sa = ga[pos], ca[pos], sa[pos]
+            else:  # mu* <= mid: levels positive at mid always are
                 hi = mid
-        for mu in (lo, hi):
-            val, _ = dual(mu)
-            if val < best_val:
-                best_val, best_mu = val, mu
+                pos_g += float(ga[pos].sum())
+                pos_c += float(ca[pos].sum())
+                pos_n += np.bincount(sa[pos], minlength=S)
+                ga, ca, sa = ga[~pos], ca[~pos], sa[~pos]
+        # the reported value: full passes (no running sums) at the best points
+        best_val, best_mu = min((dual(mu)[0], mu) for mu in {lo, hi, best_mu})
     nu = nu_of(best_mu)
     reduced = np.full(inc.n, np.nan)
     reduced[fi] = g - best_mu * c - nu[s]
