@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_solve.py                  # every row (about 20-30 minutes)
+    python benchmarks/bench_solve.py                  # every row (~45 min; the references)
     python benchmarks/bench_solve.py --quick          # start-up, citywide, 78x21, one 300x42
     python benchmarks/bench_solve.py --rows citywide-cmd,78x21 --seeds 5
     python benchmarks/bench_solve.py --before ../old-checkout   # also time an older tree
