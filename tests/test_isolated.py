@@ -11,6 +11,7 @@ from bheard.model.isolated import (build_isolated_model, canonical_plan, count_r
                                    make_increments)
 from bheard.problem import ProblemData
 from bheard.queueing import erlang_b
+from bheard.constants import TIE_BREAK_REL
 from bheard.optimize.incremental import solve_problem
 from bheard.scenario import SolverOptions as SolveOptions
 
@@ -81,15 +82,18 @@ EXACT = SolveOptions(mip_rel_gap=0.0, time_limit_s=30)
 @pytest.mark.parametrize("seed", range(60))
 def test_mip_matches_brute_force(seed):
     """60 random tiny instances (2-3 precincts, 2 slots, K<=3, tight budgets, some caps and
-    minimums): reduced and full MIP both equal brute-force enumeration within 1e-6 relative."""
+    minimums): the count enumeration, the reduced MIP and the full MIP all equal brute-force
+    enumeration within 1e-6 relative."""
     rng = np.random.default_rng(seed)
     P = int(rng.integers(2, 4))
     K = int(rng.integers(1, 4))
     prob = make_problem(rng, P, 2, K, budget_frac=float(rng.uniform(0.05, 0.7)),
                         caps=seed % 3 == 0, mins=seed % 4 == 0)
     expected = brute_force(prob)
-    for reduce in (True, False):
-        res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, time_limit_s=30, reduce=reduce))
+    for reduce, states in ((True, None), (True, 0), (False, None)):
+        kw = {} if states is None else {"max_count_states": states}  # 0: HiGHS, not counts
+        res = solve_problem(prob, SolveOptions(mip_rel_gap=0.0, time_limit_s=30, reduce=reduce),
+                            **kw)
         if expected is None:
             assert res.status == "infeasible" and res.diagnosis
             continue
@@ -123,16 +127,18 @@ def random_small(seed):
 @pytest.mark.parametrize("seed", range(40))
 def test_mip_matches_brute_force_wider(seed):
     """40 more enumerable instances (2-4 precincts, 2-3 slots, equal-cost slots, caps,
-    minimums): the solve equals the brute-force optimum within 1e-9 relative."""
+    minimums): the count enumeration and HiGHS on the reduced MIP both equal the brute-force
+    optimum within 1e-9 relative."""
     prob = random_small(seed)
     expected = brute_force(prob)
-    res = solve_problem(prob, EXACT)
-    if expected is None:
-        assert res.status == "infeasible"
-        return
-    assert res.status == "optimal"
-    assert res.objective == pytest.approx(expected, rel=1e-9)
-    assert res.bound >= expected * (1 - 1e-9)
+    for kw in ({}, {"max_count_states": 0}):  # count enumeration, then HiGHS on the MIP
+        res = solve_problem(prob, EXACT, **kw)
+        if expected is None:
+            assert res.status == "infeasible"
+            return
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(expected, rel=1e-9)
+        assert res.bound >= expected * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("seed", range(100))
@@ -238,6 +244,26 @@ def test_lagrangian_bound_equals_highs_lp(seed):
                       highs_options={"presolve": "off"})
     assert run.termination == "optimal"
     assert lag.value == pytest.approx(run.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_count_enumeration_matches_highs_on_larger_instances(seed):
+    """Instances too big to enumerate plans (20-60 precincts, 3-6 slots, K<=4, caps on some)
+    whose greedy plan is not optimal: the exact count enumeration and HiGHS on the reduced MIP
+    (gap 0) reach the same coverage within 1e-9, and the enumeration's bound is its own
+    objective up to the tie-break (it is the optimum, not a relaxation)."""
+    rng = np.random.default_rng(77 + seed)
+    prob = make_problem(rng, int(rng.integers(20, 61)), int(rng.integers(3, 7)),
+                        int(rng.integers(2, 5)), budget_frac=float(rng.uniform(0.1, 0.5)),
+                        caps=seed % 2 == 1, costs=(2000.0, 2000.0, 2600.0))
+    counts = solve_problem(prob, EXACT)
+    mip = solve_problem(prob, EXACT, max_count_states=0)
+    assert counts.status == mip.status == "optimal"
+    assert counts.report.bound_source in ("count_enumeration", "decided", "lagrangian_lp")
+    assert counts.objective == pytest.approx(mip.objective, rel=1e-9)
+    assert counts.bound >= mip.objective * (1 - 1e-9)
+    if counts.report.bound_source == "count_enumeration":
+        assert counts.gap <= 2 * TIE_BREAK_REL
 
 
 def test_single_precinct_hand_computed():

@@ -38,5 +38,7 @@ BOUND_SOURCES: dict[str, str] = {
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
     "decided": "every team decided by fixing (reduced-cost and exchange): the plan is the only"
                 " candidate",
+    "count_enumeration": "the exact optimum over the team counts of the exchange groups (every"
+                         " optimal plan is one of them; models/isolated_coverage.md)",
     "empty": "no decision can cover any call: the empty plan is optimal",
 }

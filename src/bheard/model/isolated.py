@@ -414,6 +414,102 @@ def fix_by_exchange(inc: Increments, groups: ExchangeGroups, bound: LagrangianBo
     return one, zero
 
 
+@dataclass(frozen=True, eq=False)
+class CountOptimum:
+    """The exact optimum over the team counts of the exchange groups.
+
+    ``counts``: teams per group in the plan that maximises coverage minus the tie-break
+    (``eps`` x cost), which takes the highest-gain levels of each group; ``coverage``: the
+    maximum coverage of the free levels over the same counts (calls/year), an upper bound on
+    every plan once the forced gains are added; ``states``: the largest number of partial
+    count vectors kept (the work done).
+    """
+
+    counts: np.ndarray
+    coverage: float
+    states: int
+
+
+def best_counts(prob: ProblemData, inc: Increments, groups: ExchangeGroups, lo: np.ndarray,
+                hi: np.ndarray, tie_break_per_usd: float, max_states: int = 2_000_000
+                ) -> CountOptimum | None:
+    """Maximise over team counts ``n_g in [lo_g, hi_g]`` per exchange group, exactly.
+
+    Every optimal plan takes, in each group, the ``n_g`` highest-gain levels with ``n_g`` in
+    :func:`count_ranges` (``models/isolated_coverage.md``). So the best plan is the best count
+    vector: ``max sum_g F_g(n_g)`` subject to the budget and, for a group that is one capped
+    slot, ``n_g <= cap``, with ``F_g`` the prefix sums of the group's gains. A dynamic
+    programme over the groups keeps the partial count vectors not dominated in (cost, value);
+    dropping a dominated one is exact because the groups still to come see only the budget
+    left. Done twice: for coverage (the bound) and for coverage minus ``eps`` x cost (the plan,
+    cheaper among ties). Returns None when more than ``max_states`` partial vectors would be
+    needed (the driver then hands the reduced MIP to HiGHS).
+    """
+    S = prob.shape[1]
+    forced = inc.forced
+    budget = prob.team_budget_usd_per_year - float(inc.cost[forced].sum())
+    caps_left = prob.slot_cap - np.bincount(inc.s[forced], minlength=S)
+    first = groups.order[groups.start]
+    cost = inc.cost[first]  # one cost per group
+    slot = inc.s[first]
+    single_slot = np.array([inc.s[groups.order[a:b]].min() == inc.s[groups.order[a:b]].max()
+                            for a, b in zip(groups.start.tolist(), groups.end.tolist())],
+                           dtype=bool)
+    top = hi.copy()
+    capped = single_slot & np.isfinite(caps_left[slot])
+    top[capped] = np.minimum(top[capped], caps_left[slot[capped]]).astype(np.int64)
+    if (top < lo).any():
+        return None
+    gains = inc.gain[groups.order]
+    limit = budget * (1 + 1e-12)
+
+    def solve(eps: float):
+        st_cost, st_val = np.zeros(1), np.zeros(1)
+        trail = []  # per group: (parent state, count) of each state kept
+        most = 1
+        for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+            v = np.arange(lo[g], top[g] + 1)
+            prefix = np.concatenate([[0.0], np.cumsum(gains[a:b])])
+            if st_cost.size * v.size > max_states:
+                return None
+            c = (st_cost[:, None] + cost[g] * v[None, :]).ravel()
+            val = (st_val[:, None] + (prefix[v] - eps * cost[g] * v)[None, :]).ravel()
+            ok = np.flatnonzero(c <= limit)
+            if ok.size == 0:
+                return None
+            c, val = c[ok], val[ok]
+            order = np.lexsort((-val, c))  # by cost, best value first
+            c, val, ok = c[order], val[order], ok[order]
+            keep = val > np.concatenate([[-np.inf], np.maximum.accumulate(val)[:-1]])
+            st_cost, st_val, ok = c[keep], val[keep], ok[keep]
+            trail.append((ok // v.size, lo[g] + ok % v.size))
+            most = max(most, st_cost.size)
+        best = int(np.argmax(st_val))
+        counts = np.empty(groups.n_groups, dtype=np.int64)
+        for g in range(groups.n_groups - 1, -1, -1):
+            parent, count = trail[g]
+            counts[g] = count[best]
+            best = int(parent[best])
+        return counts, float(st_val.max()), most
+
+    by_cover = solve(0.0)
+    by_penalty = solve(tie_break_per_usd) if by_cover is not None else None
+    if by_penalty is None:
+        return None
+    return CountOptimum(counts=by_penalty[0], coverage=by_cover[1],
+                        states=max(by_cover[2], by_penalty[2]))
+
+
+def plan_from_counts(inc: Increments, groups: ExchangeGroups, counts: np.ndarray
+                     ) -> np.ndarray:
+    """Bool mask over increments: forced levels plus the ``counts[g]`` highest-gain levels of
+    each exchange group."""
+    out = inc.forced.copy()
+    free = groups.group >= 0
+    out[free] = groups.rank[free] < np.asarray(counts)[groups.group[free]]
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Pyomo model, built in bulk from arrays
 # ----------------------------------------------------------------------------------------

@@ -12,12 +12,16 @@ Steps (each certified; ``models/isolated_coverage.md``):
    Lagrangian bound as its certificate: no model is built and no solver runs.
 6. Otherwise :func:`~bheard.model.isolated.canonical_plan` (same-cost swaps to the highest
    gains) and :func:`~bheard.model.isolated.fix_by_exchange` (team counts per exchange group
-   bounded by ``UB - LB``) shrink the model further, and the Pyomo model of the undecided
-   teams (:func:`~bheard.model.isolated.build_isolated_model`) is solved by HiGHS through the
+   bounded by ``UB - LB``) shrink the model further.
+7. :func:`~bheard.model.isolated.best_counts` finds the best team count per exchange group
+   exactly (a dynamic programme over the groups) when that takes at most
+   ``max_count_states`` partial count vectors: the optimum, with no solver.
+8. Otherwise the Pyomo model of the undecided teams
+   (:func:`~bheard.model.isolated.build_isolated_model`) is solved by HiGHS through the
    solver door (:mod:`bheard.solver`) with the incumbent as MIP start. A time limit returns
    the best plan with its certified gap.
 
-Pyomo and HiGHS are imported only in step 6, so a solve that steps 1-5 settle loads neither.
+Pyomo and HiGHS are imported only in step 8, so a solve that steps 1-7 settle loads neither.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import numpy as np
 from bheard.constants import TIE_BREAK_REL
 from bheard.model.isolated import (
     Increments,
+    best_counts,
     build_isolated_model,
     canonical_plan,
+    count_ranges,
     diagnose_infeasibility,
     exchange_groups,
     fix_by_exchange,
@@ -39,7 +45,12 @@ from bheard.model.isolated import (
     greedy,
     lagrangian_bound,
     make_increments,
+    plan_from_counts,
 )
+
+#: most partial count vectors :func:`~bheard.model.isolated.best_counts` may keep before the
+#: driver hands the reduced MIP to HiGHS instead
+MAX_COUNT_STATES = 2_000_000
 from bheard.problem.slots import ProblemData
 from bheard.results import SolveResult, SolverReport
 from bheard.scenario.schema import SolverOptions
@@ -48,14 +59,16 @@ from bheard.solver.status import plan_status, relative_gap
 
 def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
                   increments: Increments | None = None,
-                  start_teams: np.ndarray | None = None) -> SolveResult:
+                  start_teams: np.ndarray | None = None,
+                  max_count_states: int = MAX_COUNT_STATES) -> SolveResult:
     """Solve a :class:`ProblemData` to the requested gap (or time limit).
 
     ``increments``: precomputed :func:`make_increments` of a problem that differs from
     ``prob`` only in ``team_budget_usd_per_year`` (increments do not depend on the budget),
     so a budget frontier computes the Erlang gains once. ``start_teams``: a (P, S) plan used
     as incumbent instead of the greedy one when it is feasible here and covers more (e.g. the
-    previous, smaller budget's plan).
+    previous, smaller budget's plan). ``max_count_states``: the work allowed to the exact
+    count enumeration (step 7); 0 always hands the undecided teams to HiGHS.
     """
     opt = options or SolverOptions()
     t0 = time.perf_counter()
@@ -129,18 +142,35 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     taken = canonical_plan(inc, groups, taken)
     lb = max(lb, float(inc.gain[taken].sum()))
     report.greedy_objective = lb
+    exchange = False
     if opt.reduce:
         one, zero = fix_by_reduced_cost(inc, lag, lb)
         one_x, zero_x = fix_by_exchange(inc, groups, lag, lb)
         both_one, both_zero = one | one_x, zero | zero_x
         # both rules keep every optimal plan and the canonical incumbent; a clash could only
         # come from rounding, and then the exchange rule is left out
-        if not (both_one & both_zero).any() and taken[both_one].all() \
-                and not taken[both_zero].any():
+        exchange = (not (both_one & both_zero).any() and bool(taken[both_one].all())
+                    and not taken[both_zero].any())
+        if exchange:
             one, zero = both_one, both_zero
     done = settled(one, zero, taken, lb)
     if done is not None:
         return done
+
+    if exchange and max_count_states > 0:
+        # every optimal plan is a top set of each exchange group with its count in range: the
+        # best count vector, found exactly, is the optimum (models/isolated_coverage.md)
+        lo, hi = count_ranges(groups, lag, lb)
+        best = best_counts(prob, inc, groups, lo, hi, eps, max_states=max_count_states)
+        if best is not None:
+            report.termination = "exact optimum over the exchange groups' team counts"
+            report.message = (f"count enumeration over {groups.n_groups} groups "
+                              f"({best.states:,} partial count vectors at most); no solver run")
+            report.bound_source = "count_enumeration"
+            chosen = plan_from_counts(inc, groups, best.counts)
+            bound = min(lag.value, float(inc.gain[inc.forced].sum()) + best.coverage)
+            return finish("optimal", np.flatnonzero(chosen), bound,
+                          time.perf_counter() - t0, 0.0, 0.0)
 
     from bheard.solver import solve_model  # loads Pyomo and HiGHS
 
