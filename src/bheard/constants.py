@@ -36,6 +36,9 @@ BOUND_SOURCES: dict[str, str] = {
                      " value, models/isolated_coverage.md)",
     "highs_lp": "LP relaxation solved by HiGHS",
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
-    "decided": "every team decided by reduced-cost fixing: the plan is the only candidate",
+    "decided": "every team decided by fixing (reduced-cost and exchange): the plan is the only"
+                " candidate",
+    "count_enumeration": "the exact optimum over the team counts of the exchange groups (every"
+                         " optimal plan is one of them; models/isolated_coverage.md)",
     "empty": "no decision can cover any call: the empty plan is optimal",
 }

@@ -27,7 +27,7 @@ class SolverReport:
     termination: str = ""  # solver termination (bheard.solver.status.TERMINATIONS) or a step
     bound_source: str = ""
     n_increments: int = 0  # candidate (precinct, slot, level) teams
-    n_fixed_one: int = 0  # decided by reduced-cost fixing (incl. minimum staffing)
+    n_fixed_one: int = 0  # decided by fixing (reduced-cost, exchange; incl. minimum staffing)
     n_fixed_zero: int = 0
     n_variables: int = 0  # variables handed to HiGHS
     n_integer: int = 0

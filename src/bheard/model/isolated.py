@@ -19,8 +19,9 @@ of every level of one (p, s) is the same, an optimal solution fills ``y_{ps1}, y
 order, so the model is exact with continuous ``y``.
 
 This module holds the array side: increments, a greedy incumbent, the Lagrangian (LP) bound,
-reduced-cost fixing, and the Pyomo builder (:func:`build_isolated_model`). The driver that
-runs them in order is :mod:`bheard.optimize.incremental`.
+reduced-cost and exchange (count) fixing, and the Pyomo builder (:func:`build_isolated_model`).
+The driver that runs them in order is :mod:`bheard.optimize.incremental`. Pyomo is imported
+inside the builder only: a solve that the Lagrangian bound certifies never loads it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from bheard.constants import TIE_BREAK_REL  # noqa: F401  (re-exported for the driver)
 from bheard.model.base import BuiltModel, runs
@@ -125,7 +123,8 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     """A feasible plan: forced levels, then increments by gain per dollar until budget/caps bind.
 
     Returns a bool array over increments (taken or not). Within one precinct-slot the levels
-    are taken in order (same cost, non-increasing gain, ties broken by level). Vectorised:
+    are taken in order (same cost, non-increasing gain; equal ratios keep the (p, s, k)
+    order). Vectorised:
     one sorted prefix by cumulative cost, then a short fill of whatever still fits.
     """
     taken = inc.forced.copy()
@@ -137,16 +136,18 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     with np.errstate(divide="ignore"):
         ratio = np.where(inc.cost[free] > 0, inc.gain[free] / np.maximum(inc.cost[free], 1e-300),
                          np.inf)
-    order = free[np.lexsort((inc.k[free], -ratio))]
-    # rank of each candidate among its slot, in greedy order (for the slot caps)
-    s_sorted = inc.s[order]
-    by_slot = np.argsort(s_sorted, kind="stable")
-    counts = np.bincount(s_sorted, minlength=prob.shape[1])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[by_slot] = np.arange(order.size) - np.repeat(starts, counts)
-    ok_cap = rank < cap_left[s_sorted]
-    cand = order[ok_cap]
+    # stable: equal ratios keep the (p, s, k) order, so levels of one precinct-slot stay in order
+    order = free[np.argsort(-ratio, kind="stable")]
+    cand = order
+    if np.isfinite(cap_left).any():
+        # rank of each candidate among its slot, in greedy order (for the slot caps)
+        s_sorted = inc.s[order]
+        by_slot = np.argsort(s_sorted, kind="stable")
+        counts = np.bincount(s_sorted, minlength=prob.shape[1])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[by_slot] = np.arange(order.size) - np.repeat(starts, counts)
+        cand = order[rank < cap_left[s_sorted]]
     cum = np.cumsum(inc.cost[cand])
     n_prefix = int(np.searchsorted(cum, budget_left * (1 + 1e-12), side="right"))
     chosen = cand[:n_prefix]
@@ -154,7 +155,7 @@ def greedy(prob: ProblemData, inc: Increments) -> np.ndarray:
     budget_left -= float(inc.cost[chosen].sum())
     cap_left = cap_left - np.bincount(inc.s[chosen], minlength=prob.shape[1])
     # fill: later candidates that still fit (cheaper tours), respecting caps and level order
-    rest = order[np.isin(order, chosen, invert=True)] if n_prefix else order
+    rest = order[~taken[order]]
     rest = rest[inc.cost[rest] <= budget_left * (1 + 1e-12)]
     blocked = np.zeros(prob.shape, dtype=bool)  # (p, s) with a level skipped
     while rest.size:
@@ -225,13 +226,15 @@ def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) 
     def nu_of(mu: float) -> np.ndarray:
         return np.maximum(0.0, thresh - mu * slot_cost)
 
+    cap_sum = np.where(capped, caps, 0.0)
+
     def dual(mu: float) -> tuple[float, float]:
+        """The dual at mu over every free level: value and subgradient in mu."""
         nu = nu_of(mu)
         r = g - mu * c - nu[s]
         pos = r > 0
-        val = gf + mu * budget + float((nu * np.where(capped, caps, 0.0)).sum()) + float(r[pos].sum())
-        sub = budget - float(c[pos].sum())  # subgradient in mu
-        return val, sub
+        val = gf + mu * budget + float((nu * cap_sum).sum()) + float(r[pos].sum())
+        return val, budget - float(c[pos].sum())
 
     lo, hi = 0.0, 0.0
     if fi.size:
@@ -241,21 +244,35 @@ def lagrangian_bound(prob: ProblemData, inc: Increments, iterations: int = 200) 
     best_val, sub0 = dual(0.0)
     best_mu = 0.0
     if sub0 < 0 and hi > 0:  # budget binds at mu = 0: search (lo, hi]
+        # Each r_i(mu) is non-increasing in mu. A level positive at hi is positive on the whole
+        # interval, and one non-positive at lo stays so: both leave the active arrays (the
+        # first into the sums pos_g, pos_c, pos_n), so each step costs only the undecided.
+        ga, ca, sa = g, c, s
+        pos_g = pos_c = 0.0
+        pos_n = np.zeros(S)
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
             if mid <= lo or mid >= hi:
                 break
-            val, sub = dual(mid)
+            nu = nu_of(mid)
+            r = ga - mid * ca - nu[sa]
+            pos = r > 0
+            val = (gf + mid * budget + float((nu * cap_sum).sum())
+                   + pos_g - mid * pos_c - float((pos_n * nu).sum()) + float(r[pos].sum()))
+            sub = budget - pos_c - float(ca[pos].sum())
             if val < best_val:
                 best_val, best_mu = val, mid
-            if sub < 0:
+            if sub < 0:  # mu* >= mid: levels not positive at mid never are
                 lo = mid
-            else:
+                ga, ca, sa = ga[pos], ca[pos], sa[pos]
+            else:  # mu* <= mid: levels positive at mid always are
                 hi = mid
-        for mu in (lo, hi):
-            val, _ = dual(mu)
-            if val < best_val:
-                best_val, best_mu = val, mu
+                pos_g += float(ga[pos].sum())
+                pos_c += float(ca[pos].sum())
+                pos_n += np.bincount(sa[pos], minlength=S)
+                ga, ca, sa = ga[~pos], ca[~pos], sa[~pos]
+        # the reported value: full passes (no running sums) at the best points
+        best_val, best_mu = min((dual(mu)[0], mu) for mu in {lo, hi, best_mu})
     nu = nu_of(best_mu)
     reduced = np.full(inc.n, np.nan)
     reduced[fi] = g - best_mu * c - nu[s]
@@ -278,6 +295,219 @@ def fix_by_reduced_cost(inc: Increments, bound: LagrangianBound, incumbent_value
     one = inc.forced | (free & (r > tol))
     zero = free & (r < -tol)
     return one, zero
+
+
+# ----------------------------------------------------------------------------------------
+# exchange groups: canonical incumbent and count fixing
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ExchangeGroups:
+    """The free increments in groups within which a plan can swap one team for another.
+
+    A group is either one slot whose citywide cap can bind (more free levels than cap left),
+    or, over the slots whose cap cannot bind, all free levels of one cost ``c_s``. Swapping the
+    highest staffed level of one precinct-slot for the lowest unstaffed level of another in the
+    same group keeps the cost and every constraint (``models/isolated_coverage.md``).
+
+    ``order``: free increment indices sorted by (group, gain descending, index);
+    ``start``/``end``: each group's run in ``order``; ``group`` and ``rank`` (0-based position
+    in its group's gain order) per increment, -1 for forced levels.
+    """
+
+    order: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    group: np.ndarray
+    rank: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.start)
+
+
+def exchange_groups(prob: ProblemData, inc: Increments) -> ExchangeGroups:
+    """Group the free increments for the exchange argument (see :class:`ExchangeGroups`)."""
+    S = prob.shape[1]
+    fi = np.flatnonzero(~inc.forced)
+    caps_left = prob.slot_cap - np.bincount(inc.s[inc.forced], minlength=S)
+    s = inc.s[fi]
+    can_bind = np.isfinite(caps_left) & (np.bincount(s, minlength=S) > caps_left)
+    costs, cost_class = np.unique(inc.cost[fi], return_inverse=True)  # exact equality
+    key = np.where(can_bind[s], len(costs) + s, cost_class.ravel())
+    sort = np.lexsort((-inc.gain[fi], key))  # stable: ties keep (p, s, k) order
+    order = fi[sort]
+    start, end = runs(key[sort])
+    group = np.full(inc.n, -1, dtype=np.int64)
+    rank = np.full(inc.n, -1, dtype=np.int64)
+    gid = np.repeat(np.arange(len(start)), end - start)
+    group[order] = gid
+    rank[order] = np.arange(order.size) - start[gid]
+    return ExchangeGroups(order=order, start=start, end=end, group=group, rank=rank)
+
+
+def canonical_plan(inc: Increments, groups: ExchangeGroups, taken: np.ndarray) -> np.ndarray:
+    """The plan with, in each exchange group, the same number of teams on the highest gains.
+
+    Same cost, same count per group (so every constraint still holds), coverage at least as
+    high; levels stay in order within each precinct-slot (gains fall with the level, ties keep
+    the lower level first). Returns a new bool mask over increments.
+    """
+    taken = np.asarray(taken, dtype=bool)
+    free = groups.group >= 0
+    count = np.bincount(groups.group[free & taken], minlength=groups.n_groups)
+    out = inc.forced.copy()
+    out[free] = groups.rank[free] < count[groups.group[free]]
+    return out
+
+
+def count_ranges(groups: ExchangeGroups, bound: LagrangianBound, incumbent_value: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """For each exchange group, the range ``[lo, hi]`` of its team count in every plan of
+    coverage at least ``incumbent_value`` (calls/year).
+
+    Every feasible plan's coverage is the Lagrangian bound minus non-negative penalties, one
+    per free level (``r`` when a level of positive reduced cost ``r`` is left out, ``-r`` when a
+    level of negative ``r`` is taken). Within a group the reduced costs are the gains minus one
+    constant, so the cheapest way to have ``v`` teams in the group costs the sum of the
+    smallest positive ``r`` dropped (``v`` below the number of positive ``r``) or of the
+    smallest ``-r`` added (above it). Counts whose cheapest penalty exceeds ``UB - LB`` are
+    impossible.
+    """
+    delta = max(bound.value - incumbent_value, 0.0) + 1e-9 * max(1.0, abs(bound.value))
+    r = bound.reduced[groups.order]
+    n = groups.end - groups.start
+    lo = np.empty(len(n), dtype=np.int64)
+    hi = np.empty(len(n), dtype=np.int64)
+    for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+        rg = r[a:b]
+        n_pos = int(np.count_nonzero(rg > 0))
+        drop = np.cumsum(rg[:n_pos][::-1])  # dropping the d smallest positive r
+        add = np.cumsum(-rg[n_pos:])  # adding the d largest non-positive r
+        lo[g] = n_pos - int(np.searchsorted(drop, delta, side="right"))
+        hi[g] = n_pos + int(np.searchsorted(add, delta, side="right"))
+    return lo, hi
+
+
+def fix_by_exchange(inc: Increments, groups: ExchangeGroups, bound: LagrangianBound,
+                    incumbent_value: float) -> tuple[np.ndarray, np.ndarray]:
+    """Increments decided in every plan of coverage >= ``incumbent_value`` that no same-cost
+    swap improves (so in every optimal plan).
+
+    Such a plan takes, in each group, a set of teams whose gains are all at least those left
+    out (otherwise a swap within the group raises coverage at the same cost), and its count
+    lies in :func:`count_ranges`' ``[lo, hi]``. So it takes every level whose gain is strictly
+    above the ``lo``-th largest gain of its group and none strictly below the ``hi``-th.
+    Returns boolean masks ``(fixed_one, fixed_zero)``; forced levels are in ``fixed_one``.
+    """
+    lo, hi = count_ranges(groups, bound, incumbent_value)
+    one = inc.forced.copy()
+    zero = np.zeros(inc.n, dtype=bool)
+    g_sorted = inc.gain[groups.order]
+    for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+        idx, gg = groups.order[a:b], g_sorted[a:b]
+        if lo[g] >= 1:
+            one[idx[gg > gg[lo[g] - 1]]] = True
+        if hi[g] == 0:
+            zero[idx] = True
+        elif hi[g] < b - a:
+            zero[idx[gg < gg[hi[g] - 1]]] = True
+    return one, zero
+
+
+@dataclass(frozen=True, eq=False)
+class CountOptimum:
+    """The exact optimum over the team counts of the exchange groups.
+
+    ``counts``: teams per group in the plan that maximises coverage minus the tie-break
+    (``eps`` x cost), which takes the highest-gain levels of each group; ``coverage``: the
+    maximum coverage of the free levels over the same counts (calls/year), an upper bound on
+    every plan once the forced gains are added; ``states``: the largest number of partial
+    count vectors kept (the work done).
+    """
+
+    counts: np.ndarray
+    coverage: float
+    states: int
+
+
+def best_counts(prob: ProblemData, inc: Increments, groups: ExchangeGroups, lo: np.ndarray,
+                hi: np.ndarray, tie_break_per_usd: float, max_states: int = 2_000_000
+                ) -> CountOptimum | None:
+    """Maximise over team counts ``n_g in [lo_g, hi_g]`` per exchange group, exactly.
+
+    Every optimal plan takes, in each group, the ``n_g`` highest-gain levels with ``n_g`` in
+    :func:`count_ranges` (``models/isolated_coverage.md``). So the best plan is the best count
+    vector: ``max sum_g F_g(n_g)`` subject to the budget and, for a group that is one capped
+    slot, ``n_g <= cap``, with ``F_g`` the prefix sums of the group's gains. A dynamic
+    programme over the groups keeps the partial count vectors not dominated in (cost, value);
+    dropping a dominated one is exact because the groups still to come see only the budget
+    left. Done twice: for coverage (the bound) and for coverage minus ``eps`` x cost (the plan,
+    cheaper among ties). Returns None when more than ``max_states`` partial vectors would be
+    needed (the driver then hands the reduced MIP to HiGHS).
+    """
+    S = prob.shape[1]
+    forced = inc.forced
+    budget = prob.team_budget_usd_per_year - float(inc.cost[forced].sum())
+    caps_left = prob.slot_cap - np.bincount(inc.s[forced], minlength=S)
+    first = groups.order[groups.start]
+    cost = inc.cost[first]  # one cost per group
+    slot = inc.s[first]
+    single_slot = np.array([inc.s[groups.order[a:b]].min() == inc.s[groups.order[a:b]].max()
+                            for a, b in zip(groups.start.tolist(), groups.end.tolist())],
+                           dtype=bool)
+    top = hi.copy()
+    capped = single_slot & np.isfinite(caps_left[slot])
+    top[capped] = np.minimum(top[capped], caps_left[slot[capped]]).astype(np.int64)
+    if (top < lo).any():
+        return None
+    gains = inc.gain[groups.order]
+    limit = budget * (1 + 1e-12)
+
+    def solve(eps: float):
+        st_cost, st_val = np.zeros(1), np.zeros(1)
+        trail = []  # per group: (parent state, count) of each state kept
+        most = 1
+        for g, (a, b) in enumerate(zip(groups.start.tolist(), groups.end.tolist())):
+            v = np.arange(lo[g], top[g] + 1)
+            prefix = np.concatenate([[0.0], np.cumsum(gains[a:b])])
+            if st_cost.size * v.size > max_states:
+                return None
+            c = (st_cost[:, None] + cost[g] * v[None, :]).ravel()
+            val = (st_val[:, None] + (prefix[v] - eps * cost[g] * v)[None, :]).ravel()
+            ok = np.flatnonzero(c <= limit)
+            if ok.size == 0:
+                return None
+            c, val = c[ok], val[ok]
+            order = np.lexsort((-val, c))  # by cost, best value first
+            c, val, ok = c[order], val[order], ok[order]
+            keep = val > np.concatenate([[-np.inf], np.maximum.accumulate(val)[:-1]])
+            st_cost, st_val, ok = c[keep], val[keep], ok[keep]
+            trail.append((ok // v.size, lo[g] + ok % v.size))
+            most = max(most, st_cost.size)
+        best = int(np.argmax(st_val))
+        counts = np.empty(groups.n_groups, dtype=np.int64)
+        for g in range(groups.n_groups - 1, -1, -1):
+            parent, count = trail[g]
+            counts[g] = count[best]
+            best = int(parent[best])
+        return counts, float(st_val.max()), most
+
+    by_cover = solve(0.0)
+    by_penalty = solve(tie_break_per_usd) if by_cover is not None else None
+    if by_penalty is None:
+        return None
+    return CountOptimum(counts=by_penalty[0], coverage=by_cover[1],
+                        states=max(by_cover[2], by_penalty[2]))
+
+
+def plan_from_counts(inc: Increments, groups: ExchangeGroups, counts: np.ndarray
+                     ) -> np.ndarray:
+    """Bool mask over increments: forced levels plus the ``counts[g]`` highest-gain levels of
+    each exchange group."""
+    out = inc.forced.copy()
+    free = groups.group >= 0
+    out[free] = groups.rank[free] < np.asarray(counts)[groups.group[free]]
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -328,6 +558,10 @@ def build_isolated_model(prob: ProblemData, inc: Increments, fixed_one: np.ndarr
     link rows (redundant in the LP, since gains fall with the level). Its optimum is a valid
     upper bound on the reduced MIP.
     """
+    import pyomo.environ as pyo
+    from pyomo.common.gc_manager import PauseGC
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
     S = prob.shape[1]
     free = np.flatnonzero(~(fixed_one | fixed_zero))  # sorted by (p, s, k)
     n = free.size

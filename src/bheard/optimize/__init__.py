@@ -51,9 +51,11 @@ def preflight(sc: Scenario) -> Formulation:
     formulation's :class:`~bheard.optimize.registry.ModelSize` against
     :func:`bheard.limits.max_model_mb`). Raises :class:`InputError` before anything big is
     built."""
-    from bheard.solver.highs import check_options
+    bad = []
+    if sc.solver.highs_options:  # the checker loads HiGHS and Pyomo: only when there is work
+        from bheard.solver.highs import check_options
 
-    bad = check_options(dict(sc.solver.highs_options))
+        bad = check_options(dict(sc.solver.highs_options))
     if bad:
         raise InputError(sc.source, [Problem(f"solver.highs_options.{n}", v, e)
                                      for n, v, e in bad])

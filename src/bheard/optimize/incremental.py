@@ -1,16 +1,27 @@
-"""Driver for the isolated model: greedy incumbent, exact LP bound, reduced-cost fixing, HiGHS.
+"""Driver for the isolated model: greedy incumbent, exact LP bound, fixing, HiGHS if needed.
 
 Steps (each certified; ``models/isolated_coverage.md``):
 
 1. :func:`~bheard.model.isolated.diagnose_infeasibility` - complete feasibility test that
    names the constraints in conflict.
 2. :func:`~bheard.model.isolated.greedy` - a feasible plan (lower bound ``LB``).
-3. :func:`~bheard.model.isolated.lagrangian_bound` - the LP relaxation bound ``UB``.
+3. :func:`~bheard.model.isolated.lagrangian_bound` - the LP relaxation's value ``UB``, exact.
 4. :func:`~bheard.model.isolated.fix_by_reduced_cost` - decide every team whose reduced cost
    exceeds ``UB - LB`` (exact: no plan at least as good as the incumbent differs there).
-5. The Pyomo model of the undecided teams (:func:`~bheard.model.isolated.build_isolated_model`)
-   solved by HiGHS through the solver door (:mod:`bheard.solver`) with the greedy plan as MIP
-   start. A time limit returns the best plan with its certified gap.
+5. When ``(UB - LB) / LB`` is within the requested gap the greedy plan is returned with the
+   Lagrangian bound as its certificate: no model is built and no solver runs.
+6. Otherwise :func:`~bheard.model.isolated.canonical_plan` (same-cost swaps to the highest
+   gains) and :func:`~bheard.model.isolated.fix_by_exchange` (team counts per exchange group
+   bounded by ``UB - LB``) shrink the model further.
+7. :func:`~bheard.model.isolated.best_counts` finds the best team count per exchange group
+   exactly (a dynamic programme over the groups) when that takes at most
+   ``max_count_states`` partial count vectors: the optimum, with no solver.
+8. Otherwise the Pyomo model of the undecided teams
+   (:func:`~bheard.model.isolated.build_isolated_model`) is solved by HiGHS through the
+   solver door (:mod:`bheard.solver`) with the incumbent as MIP start. A time limit returns
+   the best plan with its certified gap.
+
+Pyomo and HiGHS are imported only in step 8, so a solve that steps 1-7 settle loads neither.
 """
 
 from __future__ import annotations
@@ -23,29 +34,41 @@ import numpy as np
 from bheard.constants import TIE_BREAK_REL
 from bheard.model.isolated import (
     Increments,
+    best_counts,
     build_isolated_model,
+    canonical_plan,
+    count_ranges,
     diagnose_infeasibility,
+    exchange_groups,
+    fix_by_exchange,
     fix_by_reduced_cost,
     greedy,
     lagrangian_bound,
     make_increments,
+    plan_from_counts,
 )
+
+#: most partial count vectors :func:`~bheard.model.isolated.best_counts` may keep before the
+#: driver hands the reduced MIP to HiGHS instead
+MAX_COUNT_STATES = 2_000_000
 from bheard.problem.slots import ProblemData
 from bheard.results import SolveResult, SolverReport
 from bheard.scenario.schema import SolverOptions
-from bheard.solver import plan_status, relative_gap, solve_model
+from bheard.solver.status import plan_status, relative_gap
 
 
 def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
                   increments: Increments | None = None,
-                  start_teams: np.ndarray | None = None) -> SolveResult:
+                  start_teams: np.ndarray | None = None,
+                  max_count_states: int = MAX_COUNT_STATES) -> SolveResult:
     """Solve a :class:`ProblemData` to the requested gap (or time limit).
 
     ``increments``: precomputed :func:`make_increments` of a problem that differs from
     ``prob`` only in ``team_budget_usd_per_year`` (increments do not depend on the budget),
     so a budget frontier computes the Erlang gains once. ``start_teams``: a (P, S) plan used
     as incumbent instead of the greedy one when it is feasible here and covers more (e.g. the
-    previous, smaller budget's plan).
+    previous, smaller budget's plan). ``max_count_states``: the work allowed to the exact
+    count enumeration (step 7); 0 always hands the undecided teams to HiGHS.
     """
     opt = options or SolverOptions()
     t0 = time.perf_counter()
@@ -74,11 +97,6 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     report.n_increments = inc.n
     report.greedy_objective = lb
     report.lp_bound = lag.value
-    if opt.reduce:
-        one, zero = fix_by_reduced_cost(inc, lag, lb)
-    else:
-        one, zero = inc.forced.copy(), np.zeros(inc.n, dtype=bool)
-    report.n_fixed_one, report.n_fixed_zero = int(one.sum()), int(zero.sum())
     eps = TIE_BREAK_REL * max(lb, 1.0) / max(prob.team_budget_usd_per_year, 1.0)
     report.tie_break_per_usd = eps
 
@@ -92,34 +110,78 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
             status = "optimal"
         return SolveResult(status, teams, obj, bound, gap, build_s, translate_s, solve_s, report)
 
-    if not (~(one | zero)).any():
-        # every team decided: any plan as good as the incumbent equals it, so it is optimal
-        report.termination = "all teams decided by reduced-cost fixing"
-        report.bound_source = "decided"
-        return finish("optimal", np.flatnonzero(one), lb, time.perf_counter() - t0, 0.0, 0.0)
+    def settled(one, zero, taken, lb):
+        """A result when fixing decided every team or the incumbent meets the gap, else None."""
+        report.n_fixed_one, report.n_fixed_zero = int(one.sum()), int(zero.sum())
+        if not (~(one | zero)).any():
+            # every team decided: any plan as good as the incumbent equals it, so it is optimal
+            report.termination = "all teams decided by fixing"
+            report.bound_source = "decided"
+            return finish("optimal", np.flatnonzero(one), lb, time.perf_counter() - t0, 0.0, 0.0)
+        if relative_gap(lb, lag.value) <= opt.mip_rel_gap:
+            # the Lagrangian bound is the LP relaxation's exact value (models/isolated_coverage.md):
+            # it certifies the incumbent without building a model or running a solver
+            report.termination = "incumbent within the requested gap of the LP bound"
+            report.message = "greedy plan certified by the Lagrangian (LP) bound; no solver run"
+            report.bound_source = "lagrangian_lp"
+            return finish("optimal", np.flatnonzero(taken), lag.value,
+                          time.perf_counter() - t0, 0.0, 0.0)
+        return None
 
-    # When the greedy plan is already within the requested gap of the LP bound, HiGHS only
-    # has to certify that bound: it solves the LP relaxation of the reduced model (no integer
-    # variables, no link rows), which is fast even at 2,000 x 168, and the greedy plan stands.
-    certify_only = relative_gap(lb, lag.value) <= opt.mip_rel_gap
-    built = build_isolated_model(prob, inc, one, zero, 0.0 if certify_only else eps,
-                                 relax=certify_only)
+    if opt.reduce:
+        one, zero = fix_by_reduced_cost(inc, lag, lb)
+    else:
+        one, zero = inc.forced.copy(), np.zeros(inc.n, dtype=bool)
+    done = settled(one, zero, taken, lb)
+    if done is not None:
+        return done
+
+    # the incumbent, swapped to the highest gains within each exchange group (same cost, at
+    # least as much coverage), then count fixing over those groups
+    groups = exchange_groups(prob, inc)
+    taken = canonical_plan(inc, groups, taken)
+    lb = max(lb, float(inc.gain[taken].sum()))
+    report.greedy_objective = lb
+    exchange = False
+    if opt.reduce:
+        one, zero = fix_by_reduced_cost(inc, lag, lb)
+        one_x, zero_x = fix_by_exchange(inc, groups, lag, lb)
+        both_one, both_zero = one | one_x, zero | zero_x
+        # both rules keep every optimal plan and the canonical incumbent; a clash could only
+        # come from rounding, and then the exchange rule is left out
+        exchange = (not (both_one & both_zero).any() and bool(taken[both_one].all())
+                    and not taken[both_zero].any())
+        if exchange:
+            one, zero = both_one, both_zero
+    done = settled(one, zero, taken, lb)
+    if done is not None:
+        return done
+
+    if exchange and max_count_states > 0:
+        # every optimal plan is a top set of each exchange group with its count in range: the
+        # best count vector, found exactly, is the optimum (models/isolated_coverage.md)
+        lo, hi = count_ranges(groups, lag, lb)
+        best = best_counts(prob, inc, groups, lo, hi, eps, max_states=max_count_states)
+        if best is not None:
+            report.termination = "exact optimum over the exchange groups' team counts"
+            report.message = (f"count enumeration over {groups.n_groups} groups "
+                              f"({best.states:,} partial count vectors at most); no solver run")
+            report.bound_source = "count_enumeration"
+            chosen = plan_from_counts(inc, groups, best.counts)
+            bound = min(lag.value, float(inc.gain[inc.forced].sum()) + best.coverage)
+            return finish("optimal", np.flatnonzero(chosen), bound,
+                          time.perf_counter() - t0, 0.0, 0.0)
+
+    from bheard.solver import solve_model  # loads Pyomo and HiGHS
+
+    built = build_isolated_model(prob, inc, one, zero, eps)
     report.n_variables = built.n_variables
     report.n_integer = built.n_integer
     build_s = time.perf_counter() - t0
-
-    highs_opts = {}
-    if certify_only:
-        # HiGHS presolve is pathological on this LP (a 191k-column, 1-row LP ran 250 s past a
-        # 30 s limit with presolve, 0.36 s without; docs/sources.md P-presolve)
-        highs_opts["presolve"] = "off"
-    highs_opts.update(opt.highs_options)
-    want_start = opt.warm_start and not certify_only
     run = solve_model(built.model, built.variables, time_limit_s=opt.time_limit_s,
-                      mip_rel_gap=None if certify_only else opt.mip_rel_gap,
-                      threads=opt.threads, highs_options=highs_opts, started_at=t0,
-                      start_values=built.start_values(taken) if want_start else None,
-                      load_values=not certify_only)
+                      mip_rel_gap=opt.mip_rel_gap, threads=opt.threads,
+                      highs_options=dict(opt.highs_options), started_at=t0,
+                      start_values=built.start_values(taken) if opt.warm_start else None)
     translate_s, solve_s = run.translate_seconds, run.solve_seconds
     chosen = np.flatnonzero(taken)
     if run.termination == "error":  # a solver failure still returns the certified incumbent
@@ -135,10 +197,8 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     report.termination = run.solver_termination
     report.message = ("MIP start from greedy plan" if run.start_used else run.start_note)
     inc_pen = float((inc.gain[taken] - eps * inc.cost[taken]).sum())
-    if certify_only:
-        report.message = "greedy plan within gap of the LP bound; HiGHS solved the LP relaxation"
-    elif (run.values is not None and run.objective is not None
-          and run.objective >= inc_pen - 1e-9 * abs(inc_pen)):
+    if (run.values is not None and run.objective is not None
+            and run.objective >= inc_pen - 1e-9 * abs(inc_pen)):
         chosen = np.concatenate([np.flatnonzero(one), built.read_teams(run.values)])
 
     # lift HiGHS's bound (penalised objective of the reduced model) to coverage of the full
@@ -146,9 +206,8 @@ def solve_problem(prob: ProblemData, options: SolverOptions | None = None, *,
     bound = lag.value
     report.bound_source = "lagrangian_lp"
     if run.finite_bound is not None:
-        hb = run.finite_bound + (0.0 if certify_only else eps * prob.team_budget_usd_per_year)
-        if not certify_only:
-            report.mip_bound = hb
+        hb = run.finite_bound + eps * prob.team_budget_usd_per_year
+        report.mip_bound = hb
         if hb <= bound * (1 + 1e-9) + 1e-9:  # HiGHS's bound, when it is as tight (rounding)
-            bound, report.bound_source = hb, ("highs_lp" if certify_only else "highs_mip")
+            bound, report.bound_source = hb, "highs_mip"
     return finish(plan_status(run.termination), chosen, bound, build_s, translate_s, solve_s)

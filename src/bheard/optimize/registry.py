@@ -18,7 +18,9 @@ formulation's name. A :class:`Formulation` bundles four steps:
   (the size guard of :func:`bheard.optimize.preflight`).
 
 To add a formulation, write its model in :mod:`bheard.model`, its driver in
-:mod:`bheard.optimize`, and add an entry to :data:`FORMULATIONS` (first match wins).
+:mod:`bheard.optimize`, and add an entry to :data:`FORMULATIONS` (first match wins). Drivers
+whose models need Pyomo at import time are imported inside their entry's functions, so solving
+an isolated scenario loads neither Pyomo nor SciPy (``bheard solve`` start-up).
 """
 
 from __future__ import annotations
@@ -32,11 +34,7 @@ import pandas as pd
 
 from bheard.constants import DAYS
 from bheard.model.isolated import make_increments
-from bheard.model.staggered import assignments_frame as staggered_assignments
-from bheard.model.staggered import hourly_frame, plan_columns
-from bheard.optimize.fixed_point import solve_scenario_problem as run_fixed_point
 from bheard.optimize.incremental import solve_problem
-from bheard.optimize.lp_rounding import solve_staggered
 from bheard.plan import ASSIGNMENT_COLUMNS, SHARED_COLUMNS, PlanIndex, StaggeredSummary
 from bheard.problem.hourly import StaggeredData, staggered_from_scenario
 from bheard.data import precincts as precinct_table
@@ -193,6 +191,9 @@ def staggered_index(data: StaggeredData) -> PlanIndex:
 
 
 def staggered_columns(sc, data: StaggeredData, res: SolveResult) -> PlanColumns:
+    from bheard.model.staggered import assignments_frame as staggered_assignments
+    from bheard.model.staggered import hourly_frame, plan_columns
+
     elig_h = data.eligible_calls_per_year()
     summary = StaggeredSummary(
         starts=list(data.start_labels), shift_hours=data.shift_hours,
@@ -213,7 +214,16 @@ def staggered_columns(sc, data: StaggeredData, res: SolveResult) -> PlanColumns:
 
 
 def run_staggered(sc, data: StaggeredData, *, start=None, cache=None) -> SolveResult:
+    from bheard.optimize.lp_rounding import solve_staggered
+
     return solve_staggered(data, sc.solver)
+
+
+def run_fixed_point(sc, prob: ProblemData, **kw) -> SolveResult:
+    """The shared / constrained driver (:mod:`bheard.optimize.fixed_point`)."""
+    from bheard.optimize.fixed_point import solve_scenario_problem
+
+    return solve_scenario_problem(sc, prob, **kw)
 
 
 def run_incremental(sc, prob: ProblemData, *, start=None, cache=None) -> SolveResult:

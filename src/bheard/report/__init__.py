@@ -116,7 +116,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         ("requested gap / time limit", f"{_fmt(sv.get('mip_rel_gap'), 'g')} / "
                                        f"{_fmt(sv.get('time_limit_s'), 'g')} s"),
         ("candidate teams (increments)", _fmt(sv.get("n_increments"), ",")),
-        ("decided by reduced-cost fixing (1 / 0)",
+        ("decided by fixing (1 / 0)",
          f"{_fmt(sv.get('n_fixed_one'), ',')} / {_fmt(sv.get('n_fixed_zero'), ',')}"),
         ("variables / integers given to HiGHS",
          f"{_fmt(sv.get('n_variables'), ',')} / {_fmt(sv.get('n_integer'), ',')}"),
