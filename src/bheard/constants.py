@@ -38,4 +38,9 @@ BOUND_SOURCES: dict[str, str] = {
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
     "decided": "every team decided by reduced-cost fixing: the plan is the only candidate",
     "empty": "no decision can cover any call: the empty plan is optimal",
+    "expected_saa": "the plan maximizes a risk objective (demand.uncertainty.objective: cvar);"
+                    " the bound is the best expected coverage of any plan over the optimization"
+                    " samples (the SAA bound), so the gap is the expected coverage given up for"
+                    " the tail; the risk objective's own bound and gap are in"
+                    " Plan.uncertainty.risk (models/stochastic.md)",
 }
