@@ -38,6 +38,10 @@ BOUND_SOURCES: dict[str, str] = {
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
     "decided": "every team decided by reduced-cost fixing: the plan is the only candidate",
     "empty": "no decision can cover any call: the empty plan is optimal",
+    "class_count": "exact enumeration over the number of teams of each cost class (no slot cap"
+                   " binds, at most 3 team costs): for each affordable count the best plan takes"
+                   " the largest gains of each class; the bound adds the tie-break allowance"
+                   " (models/stochastic.md)",
     "expected_saa": "the plan maximizes a risk objective (demand.uncertainty.objective: cvar);"
                     " the bound is the best expected coverage of any plan over the optimization"
                     " samples (the SAA bound), so the gap is the expected coverage given up for"

@@ -169,15 +169,42 @@ def _constrained(sc) -> bool:
 
 def _deterministic(sc, prob, cache: dict, start=None) -> SolveResult:
     """The scenario's isolated driver on ``prob`` (a SampledProblem: SAA; a ProblemData: one
-    demand table), with the budget-independent increments kept in ``cache``."""
+    demand table), with the budget-independent increments kept in ``cache``.
+
+    When no slot cap binds and the teams have at most three costs, the class-count
+    enumeration (:func:`~bheard.model.stochastic.class_count_plan`) solves the model exactly
+    and is its own certificate (``bound_source`` ``class_count``); otherwise the isolated
+    driver (:func:`bheard.optimize.incremental.solve_problem`) runs as for one demand table."""
     if _constrained(sc):
         return solve_scenario_problem(sc, prob)
     if "increments" not in cache:
         cache["increments"] = make_increments(prob)
     inc = cache["increments"]
-    exact = class_count_plan(prob, inc)
-    return solve_problem(prob, sc.solver, increments=inc,
-                         start_teams=exact if exact is not None else start)
+    t0 = time.perf_counter()
+    if not diagnose_infeasibility(prob):
+        lag = lagrangian_bound(prob, inc)
+        eps = TIE_BREAK_REL * max(lag.value, 1.0) / max(prob.team_budget_usd_per_year, 1.0)
+        exact = class_count_plan(prob, inc, eps)
+        if exact is not None:
+            return _enumerated(sc, prob, inc, lag, exact, eps, time.perf_counter() - t0)
+    return solve_problem(prob, sc.solver, increments=inc, start_teams=start)
+
+
+def _enumerated(sc, prob, inc, lag, teams: np.ndarray, eps: float, seconds: float
+                ) -> SolveResult:
+    """The result of an exact class-count enumeration: coverage, the bound (the plan's value
+    plus the tie-break allowance ``eps x budget``) and, for reference, the LP bound ``lag``."""
+    opt = sc.solver
+    obj = float(prob.coverage(teams).sum())
+    bound = obj + eps * prob.team_budget_usd_per_year
+    report = SolverReport(termination="class-count enumeration (exact; no slot cap binds)",
+                          bound_source="class_count", n_increments=inc.n,
+                          n_fixed_one=int(inc.forced.sum()), lp_bound=lag.value,
+                          tie_break_per_usd=eps, time_limit_s=opt.time_limit_s,
+                          mip_rel_gap=opt.mip_rel_gap,
+                          message="every count of teams per cost class enumerated")
+    return SolveResult("optimal", teams, obj, bound, relative_gap(obj, bound), seconds, 0.0,
+                       0.0, report)
 
 
 #: at most this many Frank-Wolfe steps of the CVaR dual bound (each: one weighted isolated
