@@ -136,11 +136,10 @@ def read_sample_file(path: str | Path, slots: list[tuple[str, str]],
         detail = (f"precincts {miss_p[:5]} missing" if miss_p else
                   f"slots {miss_s[:5]} missing" if miss_s else
                   f"({precincts[i]}, {slots[j][0]}, {slots[j][1]}) missing")
-        raise InputError.single(path, f"sample {int(ids[n])}",
-                                f"{len(holes)} (sample, precinct, day, tour) rows missing; in"
-                                f" sample {int(ids[n])}: {detail}",
+        raise InputError.single(path, f"sample {int(ids[n])}", detail,
                                 "a row for every precinct and slot of the scenario in every"
-                                " sample")
+                                f" sample ({len(holes)} (sample, precinct, day, tour) rows"
+                                " missing in all)")
     return out
 
 
