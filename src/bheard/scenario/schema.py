@@ -267,7 +267,7 @@ class DemandUncertainty(_Strict):
     cvar_rel_gap: float = Field(
         0.002, gt=0, lt=1, description="relative gap the cvar objective is solved to. Method"
         " setting: the CVaR of N samples estimates the true CVaR with a sampling error of about"
-        " 0.5% of its value at N = 100 (models/stochastic.md), so a tighter gap buys nothing")
+        " 0.3% of its value at N = 100 (models/stochastic.md), so a tighter gap buys little")
     target_share: float | None = Field(
         None, gt=0, le=1, description="coverage share whose probability of being met is"
                                       " reported (default: none)")
