@@ -308,7 +308,9 @@ def shared_busy_by_sample(prob, eligible: np.ndarray, rates: np.ndarray, teams: 
                 * prob.slot_hours[None, :])
     team_h = np.asarray(teams).sum(axis=0) * prob.slot_hours
     ng = int(group.max()) + 1 if S else 0
-    w = np.stack([np.bincount(group, work[m], ng) for m in range(M)]) if M else np.zeros((0, ng))
+    onehot = np.zeros((S, ng))
+    onehot[np.arange(S), group] = 1.0
+    w = work @ onehot  # (M, groups)
     th = np.bincount(group, team_h, ng)
     with np.errstate(divide="ignore", invalid="ignore"):
         qg = np.where(th[None, :] > 0, w / np.maximum(th[None, :], 1e-300), rho_max)
@@ -322,25 +324,41 @@ def shared_fixed_point_by_sample(prob, eligible: np.ndarray, rates: np.ndarray,
 
     With ``served`` workload the busy probability the plan implies falls as ``q`` rises (fewer
     calls covered), so the fixed point is unique; bisection on each (sample, group) finds it.
-    A fixed ``coverage.busy_probability`` is returned as is."""
-    M, _, S = eligible.shape
+    The workload of a group, ``tau / W sum E (1 - q^c)``, is a polynomial in q whose
+    coefficients (eligible calls per group and count of teams in range) are summed once, so
+    each step costs (samples x groups x distinct counts). A fixed
+    ``coverage.busy_probability`` is returned as is."""
+    M, P, S = eligible.shape
     if settings.busy_probability is not None:
         return np.full((M, S), float(settings.busy_probability))
     rho_max = settings.max_busy_probability
-    served = settings.busy_workload == "served"
-    if not served:
+    if settings.busy_workload != "served":
         return shared_busy_by_sample(prob, eligible, rates, teams, counts,
                                      np.full((M, S), 0.5), rho_max, group, False)
-    lo = np.full((M, S), 1e-6)
-    hi = np.full((M, S), rho_max)
+    ng = int(group.max()) + 1 if S else 0
+    uc, cidx = np.unique(np.asarray(counts), return_inverse=True)
+    key = (group[None, :] * len(uc) + cidx.reshape(P, S)).ravel()
+    onehot = np.zeros((P * S, ng * len(uc)))
+    onehot[np.arange(P * S), key] = 1.0
+    A = (eligible.reshape(M, P * S) @ onehot).reshape(M, ng, len(uc))
+    total = A.sum(axis=-1)
+    th = np.bincount(group, np.asarray(teams).sum(axis=0) * prob.slot_hours, ng)
+    scale = prob.service_time_hours / prob.weeks_per_year
+
+    def implied(qg):  # (M, ng) -> the busy probability the plan implies at qg
+        work = scale * (total - (A * qg[..., None] ** uc).sum(axis=-1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(th[None, :] > 0, work / np.maximum(th[None, :], 1e-300), rho_max)
+        return np.clip(q, 1e-6, rho_max)
+
+    lo = np.full((M, ng), 1e-6)
+    hi = np.full((M, ng), rho_max)
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        f = shared_busy_by_sample(prob, eligible, rates, teams, counts, mid, rho_max, group,
-                                  True)
-        up = f > mid  # the plan's own q is above mid: the fixed point lies above
+        up = implied(mid) > mid  # the plan's own q is above mid: the fixed point lies above
         lo = np.where(up, mid, lo)
         hi = np.where(up, hi, mid)
-    return 0.5 * (lo + hi)
+    return (0.5 * (lo + hi))[:, group]
 
 
 def shared_coverage_by_sample(prob, eligible: np.ndarray, rates: np.ndarray,
