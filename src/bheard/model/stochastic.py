@@ -39,6 +39,8 @@ from bheard.queueing import erlang_b_table
 #: class-count enumeration is used up to this many distinct team costs (3 classes: a grid of
 #: (teams of class 1) x (teams of class 2), the third class filling the budget)
 MAX_ENUMERATED_CLASSES = 3
+#: ... and up to this many grid points (affordable counts of the first T - 1 classes)
+MAX_ENUMERATED_POINTS = 4_000_000
 
 
 def class_count_plan(prob, inc: Increments, tie_break_per_usd: float = 0.0
@@ -49,9 +51,11 @@ def class_count_plan(prob, inc: Increments, tie_break_per_usd: float = 0.0
     Exact: with ``n_t`` teams of cost class ``t``, the best plan takes the ``n_t`` largest
     gains of that class (each precinct-slot's coverage is concave, so the largest gains of a
     class are prefixes of levels, ties broken by level); the optimum is the best affordable
-    ``(n_1, ..., n_T)``, the last class filling what the budget leaves (gains are >= 0). Used
-    as the incumbent of :func:`bheard.optimize.incremental.solve_problem`, which still
-    certifies it with its own bound. Ties go to the cheaper plan (``tie_break_per_usd``).
+    ``(n_1, ..., n_T)``, the last class filling what the budget leaves (gains are >= 0); None
+    as well when that grid exceeds :data:`MAX_ENUMERATED_POINTS`. The enumeration is its own
+    certificate (``bound_source`` ``class_count`` in :mod:`bheard.optimize.stochastic`); it
+    also gives the candidate plans of the CVaR dual. Ties go to the cheaper plan
+    (``tie_break_per_usd``).
     """
     S = prob.shape[1]
     free = np.flatnonzero(~inc.forced)
@@ -73,8 +77,12 @@ def class_count_plan(prob, inc: Increments, tie_break_per_usd: float = 0.0
         pref.append(np.concatenate([[0.0], np.cumsum(inc.gain[o]
                                                      - tie_break_per_usd * inc.cost[o])]))
     n = [0] * T
+    # counts of the first T - 1 classes: at most what exists and what the budget buys
+    top = [min(len(orders[t]), int(budget * (1 + 1e-12) // vals[t])) for t in range(T - 1)]
+    if math.prod(x + 1 for x in top) > MAX_ENUMERATED_POINTS:
+        return None
     if T:
-        grids = np.meshgrid(*[np.arange(len(orders[t]) + 1) for t in range(T - 1)],
+        grids = np.meshgrid(*[np.arange(top[t] + 1) for t in range(T - 1)],
                             indexing="ij") if T > 1 else []
         used = sum((vals[t] * g for t, g in enumerate(grids)), np.zeros(()))
         rem = budget - used
