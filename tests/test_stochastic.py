@@ -546,6 +546,21 @@ def test_sample_file_errors_exit_2(tmp_path):
         assert str(path) in r.output.replace("\n", "")
 
 
+def test_sample_file_outside_the_allowed_folders_is_refused(tmp_path):
+    """demand.uncertainty.file is a scenario path like demand.table: confined to the scenario's
+    folder, the shipped folders and the allow-list; the file is not read."""
+    (tmp_path / "outside").mkdir()
+    secret = _write(tmp_path / "outside", [r + (0.5,) for r in GOOD])
+    (tmp_path / "sc").mkdir()
+    (tmp_path / "sc" / "s.yaml").write_text(
+        "extends: " + str(SCENARIOS / "examples" / "tiny.yaml") + "\n"
+        "demand:\n  uncertainty: {file: ../outside/samples.csv}\n")
+    with pytest.raises(InputError) as exc:
+        load_scenario(tmp_path / "sc" / "s.yaml")
+    assert "demand.uncertainty.file" in exc.value.format()
+    assert secret.exists()
+
+
 @pytest.mark.parametrize("u, expected", [
     ({"source": "point"}, "needs cv and/or growth"),
     ({"source": "forecast"}, "needs demand.forecast"),

@@ -8,7 +8,7 @@ seconds).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -93,6 +93,32 @@ class EquityCost:
                  " busy probabilities (the final q of the fixed point)")
 
 
+def _typed(cls, d: dict) -> dict:
+    """``d`` with the numbers of dataclass ``cls`` converted by their annotation (``float``,
+    ``int``, optional ones may be None): a malformed saved summary raises ``TypeError`` or
+    ``ValueError`` here instead of surfacing later in a report."""
+    if not isinstance(d, dict):
+        raise TypeError(f"{cls.__name__}: an object")
+    out = dict(d)
+    for f in fields(cls):
+        if f.name not in out:
+            continue
+        v, kind = out[f.name], str(f.type)
+        if v is None and "None" in kind:
+            continue
+        if kind.startswith("float"):
+            if isinstance(v, (bool, str)):
+                raise ValueError(f"{cls.__name__}.{f.name}: a number")
+            out[f.name] = float(v)
+        elif kind.startswith("int"):
+            if isinstance(v, (bool, str)) or float(v) != int(v):
+                raise ValueError(f"{cls.__name__}.{f.name}: an integer")
+            out[f.name] = int(v)
+        elif kind == "str" and not isinstance(v, str):
+            raise ValueError(f"{cls.__name__}.{f.name}: a string")
+    return out
+
+
 @dataclass
 class GroupDistribution:
     """Held-out coverage of one borough or tour (calls/year, shares 0..1)."""
@@ -141,9 +167,9 @@ class CoverageDistribution:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CoverageDistribution":
-        d = dict(d)
+        d = _typed(cls, d)
         for k in ("by_borough", "by_tour"):
-            d[k] = [GroupDistribution(**g) for g in d.get(k) or []]
+            d[k] = [GroupDistribution(**_typed(GroupDistribution, g)) for g in d.get(k) or []]
         return cls(**d)
 
 
@@ -195,12 +221,12 @@ class UncertaintySummary:
 
     @classmethod
     def from_dict(cls, d: dict) -> "UncertaintySummary":
-        d = dict(d)
+        d = _typed(cls, d)
         for k in ("plan", "median_plan", "expected_plan"):
             if d.get(k) is not None:
                 d[k] = CoverageDistribution.from_dict(d[k])
         if d.get("risk") is not None:
-            d["risk"] = RiskCertificate(**d["risk"])
+            d["risk"] = RiskCertificate(**_typed(RiskCertificate, d["risk"]))
         return cls(**d)
 
 

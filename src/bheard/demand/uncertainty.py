@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bheard.errors import InputError, Problem
-from bheard.limits import max_table_bytes
+from bheard.limits import MAX_MAGNITUDE, max_table_bytes
 
 SAMPLE_COLUMNS = ("sample", "precinct", "day", "tour", "calls_per_hour")
 
@@ -96,10 +96,12 @@ def read_sample_file(path: str | Path, slots: list[tuple[str, str]],
     for i in np.flatnonzero((prec.isna() | (prec % 1 != 0)).to_numpy())[:3]:
         problems.append(Problem(f"row {i + 2}, precinct", df["precinct"].iloc[i],
                                 "an integer precinct number"))
-    bad_rate = rate.isna() | ~np.isfinite(rate.fillna(0.0)) | (rate < 0)
+    bad_rate = (rate.isna() | ~np.isfinite(rate.fillna(0.0)) | (rate < 0)
+                | (rate.abs() > MAX_MAGNITUDE))
     for i in np.flatnonzero(bad_rate.to_numpy())[:3]:
         problems.append(Problem(f"row {i + 2}, calls_per_hour", df["calls_per_hour"].iloc[i],
-                                "a finite number >= 0 (eligible calls per hour)"))
+                                f"a finite number >= 0 and <= {MAX_MAGNITUDE:g} (eligible"
+                                " calls per hour)"))
     if problems:
         raise InputError(path, problems)
     df = df.assign(sample=sample.astype(np.int64), precinct=prec.astype(np.int64),
