@@ -193,7 +193,7 @@ def test_shipped_scenarios_use_the_same_anchored_cost_model():
     with the bottom-up ``costs:`` section: no top-down numbers, and the same component
     settings; only the program lines differ between today's program and the DCS."""
     names = ["baseline_2024", "dcs_citywide", "dcs_citywide_shared", "dcs_every_precinct",
-             "dcs_staggered", "dcs_forecast_synthetic"]
+             "dcs_staggered", "dcs_forecast_synthetic", "dcs_forecast_uncertain"]
     shared = None
     for n in names:
         sc = load_scenario(SCENARIOS / f"{n}.yaml")

@@ -18,7 +18,8 @@ RUNNER = CliRunner()
 #: every shipped scenario; the citywide 24/7 ones take a few seconds each
 SHIPPED = ["examples/tiny.yaml", "baseline_2024.yaml", "dcs_citywide.yaml",
            "dcs_citywide_shared.yaml", "dcs_every_precinct.yaml", "dcs_staggered.yaml",
-           "dcs_forecast_synthetic.yaml"]
+           "dcs_forecast_synthetic.yaml", "dcs_forecast_uncertain.yaml",
+           "examples/tiny_samples.yaml"]
 
 
 def run(*args: str):
@@ -42,7 +43,8 @@ def test_every_shipped_scenario_is_covered_here():
 
 
 #: the default run checks one scenario per formulation; CI's slow run checks the rest
-FAST = {"examples/tiny.yaml", "dcs_citywide_shared.yaml", "dcs_staggered.yaml"}
+FAST = {"examples/tiny.yaml", "dcs_citywide_shared.yaml", "dcs_staggered.yaml",
+        "examples/tiny_samples.yaml"}
 
 
 @pytest.mark.parametrize("name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow)

@@ -42,6 +42,24 @@ def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> li
     if d.scale != 1.0:
         out.append({"name": "demand.scale", "value": d.scale, "unit": "x",
                     "source": f"set in scenario {sc.source}"})
+    u = d.uncertainty
+    if u is not None:
+        src = u.resolved_source(d.forecast is not None)
+        what = {"forecast": "the forecast's predictive distribution (models/stochastic.md)",
+                "point": "the point demand times random factors",
+                "file": f"samples in {u.file}"}[src]
+        extra = ", ".join(x for x in (
+            f"CV {u.cv_levels}" if u.cv_levels else "",
+            f"growth {list(u.growth)}" if u.growth is not None else "") if x)
+        split = (f"{1 - u.holdout_share:.0%} of the samples optimized over,"
+                 f" {u.holdout_share:.0%} held out" if src == "file" else
+                 f"{u.samples} samples optimized over, {u.evaluation_samples} held out")
+        out.append({"name": "demand.uncertainty",
+                    "value": f"{src}: {split}, seed {u.seed}, objective {u.objective}"
+                             + (f"; {extra}" if extra else ""),
+                    "unit": "",
+                    "source": what + ("; CV: ASSUMPTION A-demand-cv" if u.cv_levels else "")
+                              + ("; growth: S-fdny-mh-growth" if u.growth is not None else "")})
     add(sc.teams, "service_time_hours", "hours/call", "teams.service_time_hours")
     out.append({"name": "teams.crew", "value": sc.teams.crew.model_dump(), "unit": "persons",
                 "source": "S-team-size (2 EMS + 1 social worker); DCS adds a peer (S-dcs-plan)"})

@@ -117,6 +117,9 @@ def scenario_hash(sc) -> str:
     if d.get("forecast") and d["forecast"].get("history"):
         refs.append(("demand.forecast.history", d["forecast"]["history"]))
         d["forecast"]["history"] = "<file>"
+    if d.get("uncertainty") and d["uncertainty"].get("file"):
+        refs.append(("demand.uncertainty.file", d["uncertainty"]["file"]))
+        d["uncertainty"]["file"] = "<file>"
     h.update(json.dumps(data, sort_keys=True).encode())
     for name, path in refs:
         h.update(name.encode())

@@ -41,4 +41,13 @@ BOUND_SOURCES: dict[str, str] = {
     "count_enumeration": "the exact optimum over the team counts of the exchange groups (every"
                          " optimal plan is one of them; models/isolated_coverage.md)",
     "empty": "no decision can cover any call: the empty plan is optimal",
+    "class_count": "exact enumeration over the number of teams of each cost class (no slot cap"
+                   " binds, at most 3 team costs): for each affordable count the best plan takes"
+                   " the largest gains of each class; the bound adds the tie-break allowance"
+                   " (models/stochastic.md)",
+    "expected_saa": "the plan maximizes a risk objective (demand.uncertainty.objective: cvar);"
+                    " the bound is the best expected coverage of any plan over the optimization"
+                    " samples (the SAA bound), so the gap is the expected coverage given up for"
+                    " the tail; the risk objective's own bound and gap are in"
+                    " Plan.uncertainty.risk (models/stochastic.md)",
 }

@@ -35,6 +35,11 @@ FRONTIER_COLUMNS = [
     "budget_usd", "covered_calls", "coverage_share", "bound", "gap", "status",
     "team_shifts_per_week", "annual_cost_usd", "marginal_calls_per_million_usd", "seconds",
 ]
+#: extra columns under demand uncertainty (``demand.uncertainty``, models/stochastic.md): the
+#: plan's coverage share on the held-out samples (expected, P10/P50/P90), the median plan's
+#: expected share, and the value of the stochastic solution (calls/year)
+BAND_COLUMNS = ["heldout_expected_share", "share_p10", "share_p50", "share_p90",
+                "median_plan_expected_share", "value_of_stochastic_solution"]
 
 _NUM = r"[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
@@ -155,7 +160,13 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
                                         * cols.index.cost_per_team_shift_usd)[None, :]).sum())
         per_precinct = np.asarray(res.teams).sum(axis=1)[:, None] if feasible else None
         plans.append(per_precinct)
-        rows.append({
+        u = res.uncertainty if feasible else None
+        band = {} if u is None else {
+            "heldout_expected_share": u.plan.expected_share, "share_p10": u.plan.share_p10,
+            "share_p50": u.plan.share_p50, "share_p90": u.plan.share_p90,
+            "median_plan_expected_share": u.median_plan.expected_share,
+            "value_of_stochastic_solution": u.value_of_stochastic_solution}
+        rows.append({**band,
             "budget_usd": float(b),
             "covered_calls": res.objective if feasible else math.nan,
             "bound": res.bound if feasible else math.nan,
@@ -185,7 +196,7 @@ def frontier_table(rows: list[dict], eligible_calls: float) -> pd.DataFrame:
     d_calls = t["covered_calls"].diff()
     d_budget = t["budget_usd"].diff() / 1e6
     t["marginal_calls_per_million_usd"] = d_calls / d_budget.where(d_budget > 0)
-    return t[FRONTIER_COLUMNS]
+    return t[FRONTIER_COLUMNS + [c for c in BAND_COLUMNS if c in t.columns]]
 
 
 def first_team_budgets(precinct: np.ndarray, borough: np.ndarray, budgets: np.ndarray,
@@ -218,6 +229,10 @@ def frontier_png(table: pd.DataFrame, title: str = "coverage vs budget", dpi: in
         x = table["budget_usd"] / 1e6
         ax.plot(x, 100 * table["coverage_share"], marker="o", color="#1f77b4",
                 label="coverage share of eligible calls")
+        if "share_p10" in table.columns:
+            ax.fill_between(x, 100 * table["share_p10"], 100 * table["share_p90"],
+                            color="#1f77b4", alpha=0.18,
+                            label="held-out P10-P90 (demand uncertainty)")
         ax.set_xlabel("budget (USD million / year)")
         ax.set_ylabel("expected coverage (% of eligible calls)", color="#1f77b4")
         ax.grid(alpha=0.3)

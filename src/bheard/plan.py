@@ -24,7 +24,8 @@ from bheard.data import precincts as precinct_table
 from bheard.errors import InputError
 from bheard.io import csv_bytes, json_bytes, read_unit, write_unit
 from bheard.problem.slots import select_precincts
-from bheard.results import EquityCost, FixedPointReport, SharedCoverage, SolverReport
+from bheard.results import (EquityCost, FixedPointReport, SharedCoverage, SolverReport,
+                            UncertaintySummary)
 from bheard.scenario import Scenario, load_scenario, scenario_yaml
 from bheard.scenario.loader import safe_load_bytes
 
@@ -187,6 +188,9 @@ class Plan:
     equity_cost: EquityCost | None = None
     staggered: StaggeredSummary | None = field(default=None, repr=False)
     program_fixed_usd_per_year: float = 0.0  # USD/year, outside the teams (bheard.costs)
+    #: demand uncertainty: the plan and the median plan on held-out demand samples
+    #: (``demand.uncertainty``, models/stochastic.md); None for a point-demand plan
+    uncertainty: UncertaintySummary | None = field(default=None, repr=False)
 
     # ---- derived -------------------------------------------------------------------
     @property
@@ -247,7 +251,8 @@ class Plan:
                 "fte_by_role": self.workforce.fte_by_role,
                 "headcount": _records(self.workforce.headcount),
                 "cost_breakdown_usd_per_year": self.workforce.cost_breakdown_usd_per_year}
-        for name in ("precinct_shares", "budget_split", "fixed_point", "shared", "equity_cost"):
+        for name in ("precinct_shares", "budget_split", "fixed_point", "shared", "equity_cost",
+                     "uncertainty"):
             v = getattr(self, name)
             if v is not None:
                 out[name] = asdict(v)
@@ -401,6 +406,8 @@ class Plan:
                    fixed_point=typed(FixedPointReport, "fixed_point"),
                    shared=typed(SharedCoverage, "shared"),
                    equity_cost=typed(EquityCost, "equity_cost"), staggered=st,
+                   uncertainty=(UncertaintySummary.from_dict(d["uncertainty"])
+                                if d.get("uncertainty") is not None else None),
                    program_fixed_usd_per_year=_num(s.get("program_fixed_usd_per_year"), 0.0))
 
     def __repr__(self) -> str:

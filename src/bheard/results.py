@@ -8,7 +8,7 @@ seconds).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -93,6 +93,143 @@ class EquityCost:
                  " busy probabilities (the final q of the fixed point)")
 
 
+def _typed(cls, d: dict) -> dict:
+    """``d`` with the numbers of dataclass ``cls`` converted by their annotation (``float``,
+    ``int``, optional ones may be None): a malformed saved summary raises ``TypeError`` or
+    ``ValueError`` here instead of surfacing later in a report."""
+    if not isinstance(d, dict):
+        raise TypeError(f"{cls.__name__}: an object")
+    out = dict(d)
+    for f in fields(cls):
+        if f.name not in out:
+            continue
+        v, kind = out[f.name], str(f.type)
+        if v is None and "None" in kind:
+            continue
+        if kind.startswith("float"):
+            if isinstance(v, (bool, str)):
+                raise ValueError(f"{cls.__name__}.{f.name}: a number")
+            out[f.name] = float(v)
+        elif kind.startswith("int"):
+            if isinstance(v, (bool, str)) or float(v) != int(v):
+                raise ValueError(f"{cls.__name__}.{f.name}: an integer")
+            out[f.name] = int(v)
+        elif kind == "str" and not isinstance(v, str):
+            raise ValueError(f"{cls.__name__}.{f.name}: a string")
+    return out
+
+
+@dataclass
+class GroupDistribution:
+    """Held-out coverage of one borough or tour (calls/year, shares 0..1)."""
+
+    name: str
+    expected_eligible_calls: float
+    expected_covered_calls: float
+    expected_share: float  # E[covered] / E[eligible]
+    share_p10: float
+    share_p50: float
+    share_p90: float
+    p_meet_target: float | None = None
+
+
+@dataclass
+class CoverageDistribution:
+    """Coverage of one plan over held-out demand samples (``models/stochastic.md``).
+
+    Per sample ``m``: covered calls ``C_m`` and eligible calls ``E_m`` (calls/year), share
+    ``C_m / E_m``. ``expected_share = mean C / mean E``; quantiles are of the per-sample values;
+    ``cvar_share`` the mean share over the worst ``cvar_alpha`` of samples;
+    ``p_meet_target`` the share of samples with ``C_m / E_m >= target_share``;
+    ``expected_covered_calls_se`` the standard error of ``mean C`` over the samples.
+    """
+
+    plan: str  # which plan: stochastic (the solved plan), median, expected
+    samples: int
+    team_shifts_per_week: int
+    annual_cost_usd: float
+    expected_eligible_calls: float
+    expected_covered_calls: float
+    expected_covered_calls_se: float
+    expected_share: float
+    covered_p10: float
+    covered_p50: float
+    covered_p90: float
+    share_p10: float
+    share_p50: float
+    share_p90: float
+    cvar_alpha: float
+    cvar_share: float
+    target_share: float | None = None
+    p_meet_target: float | None = None
+    by_borough: list[GroupDistribution] = field(default_factory=list)
+    by_tour: list[GroupDistribution] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CoverageDistribution":
+        d = _typed(cls, d)
+        for k in ("by_borough", "by_tour"):
+            d[k] = [GroupDistribution(**_typed(GroupDistribution, g)) for g in d.get(k) or []]
+        return cls(**d)
+
+
+@dataclass
+class RiskCertificate:
+    """The risk objective of a ``cvar`` solve, in share units: ``(1 - weight) x expected
+    share + weight x CVaR_alpha(share)`` over the optimization samples, its HiGHS bound and
+    gap."""
+
+    alpha: float
+    weight: float
+    value: float
+    bound: float
+    gap: float
+    termination: str = ""
+
+
+@dataclass
+class UncertaintySummary:
+    """A plan under demand uncertainty (``models/stochastic.md``).
+
+    ``plan`` is the solved plan evaluated on the held-out samples, ``median_plan`` the plan
+    optimized for the per-cell median of the optimization samples at the same budget,
+    evaluated on the same held-out samples (``expected_plan``: for a ``cvar`` solve, the plan
+    maximizing expected coverage). ``value_of_stochastic_solution`` = held-out expected
+    covered calls/year of ``plan`` minus ``median_plan``'s, with the standard error of the
+    paired difference; ``median_plan_planned_covered_calls`` what the median plan promises at
+    the median demand (calls/year); ``price_of_risk_calls`` the held-out expected covered
+    calls/year a ``cvar`` plan gives up against ``expected_plan``.
+    """
+
+    source: str
+    objective: str
+    optimization_samples: int
+    evaluation_samples: int
+    seed: int
+    in_sample_expected_covered_calls: float
+    plan: CoverageDistribution
+    median_plan: CoverageDistribution
+    median_plan_planned_covered_calls: float
+    median_plan_planned_share: float
+    value_of_stochastic_solution: float
+    value_of_stochastic_solution_se: float
+    expected_plan: CoverageDistribution | None = None
+    price_of_risk_calls: float | None = None
+    risk: RiskCertificate | None = None
+    evaluation: str = ("held-out samples: drawn from another random stream than the samples the"
+                       " plans were optimized over (or the held-out part of a sample file)")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "UncertaintySummary":
+        d = _typed(cls, d)
+        for k in ("plan", "median_plan", "expected_plan"):
+            if d.get(k) is not None:
+                d[k] = CoverageDistribution.from_dict(d[k])
+        if d.get("risk") is not None:
+            d["risk"] = RiskCertificate(**_typed(RiskCertificate, d["risk"]))
+        return cls(**d)
+
+
 @dataclass
 class SolveResult:
     """What a driver returns: the plan as an array, its value, its certificate, its timings.
@@ -119,3 +256,4 @@ class SolveResult:
     teams_in_range: np.ndarray | None = None
     fixed_point: FixedPointReport | None = None
     equity_cost: EquityCost | None = None
+    uncertainty: UncertaintySummary | None = None

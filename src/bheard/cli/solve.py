@@ -59,6 +59,53 @@ def print_plan(plan, console: Console = out_console) -> None:
         console.print(t)
 
 
+def print_uncertainty(plan, console: Console = out_console) -> None:
+    """Demand uncertainty (``demand.uncertainty``): the plan and the median plan on the
+    held-out samples, the value of the stochastic solution, per borough and tour bands."""
+    u = plan.uncertainty
+    if u is None:
+        return
+    d, m = u.plan, u.median_plan
+
+    def band(x):
+        return (f"{fmt(x.expected_share, 'share')} expected [P10 {fmt(x.share_p10, 'share')},"
+                f" P50 {fmt(x.share_p50, 'share')}, P90 {fmt(x.share_p90, 'share')}]"
+                + ("" if x.p_meet_target is None else
+                   f"; P(share >= {fmt(x.target_share, 'share')}) {fmt(x.p_meet_target, 'share')}"))
+
+    console.print(f"  demand uncertainty: {u.source}; optimized over {u.optimization_samples}"
+                  f" samples ({u.objective}), evaluated on {u.evaluation_samples} held-out"
+                  f" samples (seed {u.seed})", markup=False, highlight=False)
+    console.print(f"    this plan:   {band(d)}; {fmt(d.expected_covered_calls, 'calls')}"
+                  f" calls/year", markup=False, highlight=False)
+    console.print(f"    median plan: {band(m)}; {fmt(m.expected_covered_calls, 'calls')}"
+                  f" calls/year (it promises {fmt(u.median_plan_planned_share, 'share')} at the"
+                  f" median demand)", markup=False, highlight=False)
+    console.print(f"    value of the stochastic solution: {u.value_of_stochastic_solution:+,.0f}"
+                  f" calls/year (standard error {u.value_of_stochastic_solution_se:,.0f})",
+                  markup=False, highlight=False)
+    if u.expected_plan is not None and u.risk is not None:
+        e = u.expected_plan
+        console.print(f"    risk objective (CVaR of the worst {fmt(u.risk.alpha, 'share')} of"
+                      f" samples): {fmt(u.risk.value, 'share')}, bound"
+                      f" {fmt(u.risk.bound, 'share')}, gap {fmt(u.risk.gap, 'gap')}; held-out"
+                      f" CVaR {fmt(d.cvar_share, 'share')} vs {fmt(e.cvar_share, 'share')} for"
+                      f" the expected plan, price {fmt(u.price_of_risk_calls, 'calls')}"
+                      " calls/year of expected coverage", markup=False, highlight=False)
+    for title, rows in (("By borough, held-out samples", d.by_borough),
+                        ("By tour, held-out samples", d.by_tour)):
+        t = Table(title=title, title_justify="left")
+        for col in ("", "expected covered/yr", "expected", "P10", "P50", "P90") + (
+                ("P(>= target)",) if d.target_share is not None else ()):
+            t.add_column(col, justify="left" if not col else "right")
+        for r in rows:
+            t.add_row(escape(r.name), fmt(r.expected_covered_calls, "calls"),
+                      fmt(r.expected_share, "share"), fmt(r.share_p10, "share"),
+                      fmt(r.share_p50, "share"), fmt(r.share_p90, "share"),
+                      *((fmt(r.p_meet_target, "share"),) if d.target_share is not None else ()))
+        console.print(t)
+
+
 def print_simulation_check(sim, console: Console = out_console) -> None:
     """The optimizer's prediction beside the simulated share, and why they differ."""
     from bheard.simulate import predicted_vs_simulated
@@ -94,6 +141,7 @@ def solve(
     except InputError as exc:
         fail_input(exc)
     print_plan(plan)
+    print_uncertainty(plan)
     sim = None
     if simulate and plan.feasible:
         sim = bheard.simulate(plan, replications=simulate)

@@ -217,6 +217,54 @@ class CountModel:
         return frame
 
 
+    def sample_eligible(self, target_start: str | dt.date, weeks: int, n: int,
+                        rng: np.random.Generator, rows: np.ndarray | None = None) -> np.ndarray:
+        """``n`` draws of the eligible rate (calls/hour) per (precinct, hour of week), mean over
+        the ``weeks`` target weeks: an (n, P, 168) array (``rows``: precinct row indices of the
+        model to keep, default all). ``models/stochastic.md``.
+
+        The predictive distribution of :meth:`predict`, sampled with its correlations: each
+        draw multiplies the mean eligible rate by mean-1 factors for
+
+        - the trend and season (one draw of the time coefficients from their covariance,
+          shared by every precinct: a citywide shock),
+        - the precinct level (one lognormal factor per precinct, variance ``var_log_level``),
+        - the hour-of-week profile and the over-dispersion of a ``weeks``-week mean (one
+          lognormal factor per precinct and hour, log-variance ``var_log_profile +
+          log(1 + alpha / weeks)``).
+
+        Their variances add up (to first order) to the relative variance of :meth:`predict`'s
+        gamma quantiles. Poisson noise of the counts is left to the queueing model, as in
+        :meth:`predict`.
+        """
+        start = pd.Timestamp(target_start)
+        days = pd.date_range(start, periods=7 * int(weeks), freq="D")
+        rows = np.arange(len(self.precincts)) if rows is None else np.asarray(rows)
+        T = self.time_factor(days)
+        dow = days.day_of_week.to_numpy()
+        t_by_dow = np.array([T[dow == d].mean() for d in range(7)])
+        mean = (self.level[rows, None] * self.profile[rows] * np.repeat(t_by_dow, 24)[None, :]
+                * self.eligible_share[rows, None])  # (P, 168)
+        X = self._design(days)
+        xbar = np.stack([X[dow == d].mean(axis=0) for d in range(7)])[:, 1:]  # (7, k-1)
+        cov = self.coef_cov[1:, 1:]
+        P = len(rows)
+        out = np.empty((int(n), P, HOURS_PER_WEEK))
+        # time: delta ~ N(0, cov), log factor per weekday xbar @ delta (minus half its variance)
+        v_time = np.einsum("ij,jk,ik->i", xbar, cov, xbar)
+        w, V = np.linalg.eigh(0.5 * (cov + cov.T))
+        root = V * np.sqrt(np.clip(w, 0.0, None))[None, :]
+        delta = rng.standard_normal((int(n), len(w))) @ root.T  # (n, k-1)
+        log_t = delta @ xbar.T - 0.5 * v_time[None, :]  # (n, 7)
+        sd_level = np.sqrt(self.var_log_level[rows])
+        sd_cell = np.sqrt(self.var_log_profile[rows] + np.log1p(self.alpha / int(weeks)))
+        for i in range(int(n)):
+            z_l = rng.standard_normal(P) * sd_level - 0.5 * sd_level ** 2
+            z_h = rng.standard_normal((P, HOURS_PER_WEEK)) * sd_cell - 0.5 * sd_cell ** 2
+            out[i] = mean * np.exp(z_l[:, None] + z_h + np.repeat(log_t[i], 24)[None, :])
+        return out
+
+
 def _week_days(week_starts: pd.DatetimeIndex) -> pd.DatetimeIndex:
     offs = np.tile(np.arange(7), len(week_starts))
     return pd.DatetimeIndex(np.repeat(week_starts.to_numpy(), 7)) + pd.to_timedelta(offs, unit="D")

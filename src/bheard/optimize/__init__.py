@@ -140,6 +140,7 @@ def make_plan(sc: Scenario, formulation: Formulation, data, res: SolveResult,
                 resolved_scenario=sc, coverage_model=res.coverage_model, workforce=workforce,
                 precinct_shares=shares, budget_split=split, fixed_point=res.fixed_point,
                 shared=shared, equity_cost=res.equity_cost, staggered=cols.staggered,
+                uncertainty=res.uncertainty,
                 program_fixed_usd_per_year=program_fixed_usd_per_year(sc.costs))
 
 

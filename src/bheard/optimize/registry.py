@@ -38,6 +38,7 @@ from bheard.optimize.incremental import solve_problem
 from bheard.plan import ASSIGNMENT_COLUMNS, SHARED_COLUMNS, PlanIndex, StaggeredSummary
 from bheard.problem.hourly import StaggeredData, staggered_from_scenario
 from bheard.data import precincts as precinct_table
+from bheard.problem.samples import sampled_problem_from_scenario
 from bheard.problem.slots import ProblemData, problem_from_scenario, select_precincts
 from bheard.results import SolveResult
 from bheard.scenario.hours import clock_hour
@@ -105,6 +106,33 @@ def shared_size(sc) -> ModelSize:
     n = P * C * (levels + 1)
     return ModelSize(P, C, K, n, n * BYTES_PER_VARIABLE + P * C * levels * BYTES_PER_CELL
                      + C * P * P * 16)
+
+
+def _sample_bytes(sc, P: int, C: int, K: int) -> float:
+    """Demand samples: the optimization samples with their Erlang tables (one chunk at a
+    time) and per-team gains (CVaR), and the held-out samples with two plans' coverage."""
+    u = sc.demand.uncertainty
+    N, M = u.samples, u.evaluation_samples
+    return 8.0 * P * C * (N * (K + 2) + 4 * M)
+
+
+def stochastic_size(sc) -> ModelSize:
+    """Isolated under demand uncertainty: the isolated model (plus, for CVaR, one dense row
+    per sample over every candidate team) and the sample arrays."""
+    base = slot_size(sc)
+    extra = 0.0
+    if sc.demand.uncertainty.objective == "cvar":
+        extra = float(sc.demand.uncertainty.samples) * base.P * base.C * base.K * 48
+    return ModelSize(base.P, base.C, base.K, base.variables,
+                     base.bytes + extra + _sample_bytes(sc, base.P, base.C, base.K))
+
+
+def stochastic_shared_size(sc) -> ModelSize:
+    """Shared under demand uncertainty: the shared model and the sample arrays (gains are
+    averaged a few samples at a time)."""
+    base = shared_size(sc)
+    return ModelSize(base.P, base.C, base.K, base.variables,
+                     base.bytes + _sample_bytes(sc, base.P, base.C, base.K))
 
 
 def staggered_size(sc) -> ModelSize:
@@ -235,17 +263,43 @@ def run_incremental(sc, prob: ProblemData, *, start=None, cache=None) -> SolveRe
                          else cache["increments"], start_teams=start)
 
 
+def run_stochastic(sc, prob, **kw) -> SolveResult:
+    """The sample-average (or CVaR) isolated driver, imported on first use."""
+    from bheard.optimize.stochastic import run_stochastic as run
+
+    return run(sc, prob, **kw)
+
+
+def run_stochastic_shared(sc, prob, **kw) -> SolveResult:
+    """The sample-average shared driver, imported on first use."""
+    from bheard.optimize.stochastic import run_stochastic_shared as run
+
+    return run(sc, prob, **kw)
+
+
 def _uses_fixed_point(sc) -> bool:
     return (sc.coverage.mode == "shared" or sc.equity.active
             or bool(sc.workforce.max_headcount))
 
 
-#: the registry, first match wins (staggered, then shared / constrained, then isolated)
+def _uncertain(sc) -> bool:
+    return sc.demand.uncertainty is not None
+
+
+#: the registry, first match wins (staggered, then demand uncertainty (shared, then isolated),
+#: then shared / constrained, then isolated)
 FORMULATIONS: tuple[Formulation, ...] = (
     Formulation("staggered", "models/staggered_tours.md",
                 applies=lambda sc: sc.shifts.staggered is not None,
                 problem=staggered_from_scenario, run=run_staggered, index=staggered_index,
                 columns=staggered_columns, size=staggered_size),
+    Formulation("stochastic_shared", "models/stochastic.md",
+                applies=lambda sc: _uncertain(sc) and sc.coverage.mode == "shared",
+                problem=sampled_problem_from_scenario, run=run_stochastic_shared,
+                index=slot_index, columns=slot_columns, size=stochastic_shared_size),
+    Formulation("stochastic", "models/stochastic.md", applies=_uncertain,
+                problem=sampled_problem_from_scenario, run=run_stochastic, index=slot_index,
+                columns=slot_columns, size=stochastic_size),
     Formulation("shared", "models/shared_coverage.md", applies=_uses_fixed_point,
                 problem=problem_from_scenario, run=run_fixed_point, index=slot_index,
                 columns=slot_columns, size=shared_size),
@@ -261,5 +315,6 @@ def formulation_for(sc) -> Formulation:
 
 
 def formulation_of(sc) -> str:
-    """Name of the formulation that solves ``sc`` (``staggered``, ``shared``, ``isolated``)."""
+    """Name of the formulation that solves ``sc`` (``staggered``, ``stochastic_shared``,
+    ``stochastic``, ``shared``, ``isolated``)."""
     return formulation_for(sc).name

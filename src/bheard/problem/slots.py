@@ -129,8 +129,11 @@ class ProblemData:
         return slot_rates_to_hourly(self.calls_per_hour, self.slot_start_how, self.slot_hours)
 
 
-def problem_from_scenario(scenario) -> ProblemData:
-    """Geography + demand + costs + limits of a :class:`bheard.scenario.Scenario` as arrays."""
+def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> ProblemData:
+    """Geography + demand + costs + limits of a :class:`bheard.scenario.Scenario` as arrays.
+
+    ``rates``: (P, S) eligible calls/hour to use instead of reading the scenario's demand
+    source (the demand samples of :mod:`bheard.problem.samples` bring their own)."""
     table = precinct_table()
     sel = select_precincts(table, scenario.precincts)
     slots, start_how, hours = slot_times(scenario.shifts)
@@ -140,7 +143,8 @@ def problem_from_scenario(scenario) -> ProblemData:
     cost = np.array([shift_cost_usd(scenario, t, tours[t].start_hour, tours[t].hours)
                      for _, t in slots], dtype=float)
 
-    rates = demand_rates(scenario, table, sel, slots, start_how, hours) * scenario.demand.scale
+    if rates is None:
+        rates = demand_rates(scenario, table, sel, slots, start_how, hours) * scenario.demand.scale
 
     P, S = len(sel), len(slots)
     lim = scenario.limits

@@ -7,7 +7,8 @@ are matplotlib/geopandas PNGs embedded as base64 ``data:`` URIs.
 
 Sections: key figures and solver status/gap; precinct map coloured by coverage share with
 team-shifts; coverage by hour of week; coverage by borough and tour; cost and headcount; the
-budget frontier (when present); any extra breakdowns the summary carries (e.g. a cost or
+budget frontier (when present, with held-out bands under demand uncertainty); demand
+uncertainty (plan against the median plan on held-out samples); any extra breakdowns the summary carries (e.g. a cost or
 workforce model); every assumption with its source.
 """
 
@@ -190,6 +191,10 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
                      + "".join(f"<li>{esc(str(x))}</li>" for x in pvs.get("explanation") or [])
                      + "</ul>")
 
+    # ---- demand uncertainty (models/stochastic.md) ------------------------------------------
+    if plan.uncertainty is not None:
+        parts.extend(uncertainty_section(plan.uncertainty, figure))
+
     # ---- frontier --------------------------------------------------------------------------
     if frontier is not None and len(frontier):
         parts.append('<h2 id="frontier">Budget frontier</h2>')
@@ -211,7 +216,8 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     # ---- the plan's typed summaries (fixed point, shared coverage, equity, costs) ----------
     for key, value in plan.details.items():
-        if key in ("coverage_model",) or not isinstance(value, (dict, list)) or not value:
+        if key in ("coverage_model", "uncertainty") or not isinstance(value, (dict, list)) \
+                or not value:
             continue
         if key == "workforce":
             value = {k: v for k, v in value.items() if k != "headcount" and v}
@@ -228,6 +234,63 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     body = "\n".join(parts)
     return _PAGE.format(title=esc(f"bheard plan: {plan.scenario}"), css=_CSS, body=body)
+
+
+def uncertainty_section(u, figure) -> list[str]:
+    """HTML of the demand-uncertainty section: the plan against the median plan on held-out
+    samples, the value of the stochastic solution, bands by borough and tour."""
+    esc = html.escape
+    plans = [u.plan, u.median_plan] + ([u.expected_plan] if u.expected_plan is not None else [])
+    names = {"stochastic": "this plan (expected coverage over the samples)",
+             "cvar": "this plan (CVaR objective)", "median": "median plan",
+             "expected": "expected-coverage plan"}
+    rows = []
+    for d in plans:
+        rows.append({"plan": names.get(d.plan, d.plan),
+                     "team-shifts/week": d.team_shifts_per_week,
+                     "cost USD/year": round(d.annual_cost_usd),
+                     "expected covered calls/year": round(d.expected_covered_calls),
+                     "standard error": round(d.expected_covered_calls_se, 1),
+                     "expected share": _fmt(d.expected_share, ".2%"),
+                     "P10": _fmt(d.share_p10, ".2%"), "P50": _fmt(d.share_p50, ".2%"),
+                     "P90": _fmt(d.share_p90, ".2%"),
+                     f"CVaR {d.cvar_alpha:.0%}": _fmt(d.cvar_share, ".2%"),
+                     **({"P(share >= target)": _fmt(d.p_meet_target, ".1%")}
+                        if d.p_meet_target is not None else {})})
+    out = ['<h2 id="uncertainty">Demand uncertainty</h2>',
+           f'<p>Demand samples: {esc(u.source)}. The plan was optimized over'
+           f" {u.optimization_samples} samples (objective: {esc(u.objective)}) and is evaluated"
+           f" here on {u.evaluation_samples} held-out samples (seed {u.seed}; {esc(u.evaluation)})."
+           " The median plan is optimized for the per-cell median of the optimization samples at"
+           " the same budget (models/stochastic.md).</p>",
+           _df_table(pd.DataFrame(rows), "uncertainty-table"),
+           f'<p>Value of the stochastic solution: <b>{u.value_of_stochastic_solution:+,.0f}'
+           f" calls/year</b> (standard error {u.value_of_stochastic_solution_se:,.0f}). The median"
+           f" plan promises {_fmt(u.median_plan_planned_share, '.2%')} at the median demand;"
+           f" on the held-out samples it covers {_fmt(u.median_plan.expected_share, '.2%')} in"
+           " expectation.</p>"]
+    if u.risk is not None:
+        out.append(f'<p class="note">Risk objective: (1 - {u.risk.weight:g}) x expected share +'
+                   f" {u.risk.weight:g} x CVaR of the worst {u.risk.alpha:.0%} of samples ="
+                   f" {_fmt(u.risk.value, '.3%')} over the optimization samples, bound"
+                   f" {_fmt(u.risk.bound, '.3%')}, gap {_fmt(u.risk.gap, '.2e')}. Price in expected"
+                   f" coverage (held-out): {_fmt(u.price_of_risk_calls, ',.0f')} calls/year.</p>")
+    out.append(figure("chart-uncertainty", "coverage share by borough and tour, held-out",
+                      lambda: charts.uncertainty_chart(u)))
+    for title, key in (("borough", "by_borough"), ("tour", "by_tour")):
+        med = {g.name: g for g in getattr(u.median_plan, key)}
+        t = pd.DataFrame([{title: g.name, "expected covered calls/year": round(g.expected_covered_calls),
+                           "expected share": _fmt(g.expected_share, ".2%"),
+                           "P10": _fmt(g.share_p10, ".2%"), "P50": _fmt(g.share_p50, ".2%"),
+                           "P90": _fmt(g.share_p90, ".2%"),
+                           **({"P(>= target)": _fmt(g.p_meet_target, ".1%")}
+                              if g.p_meet_target is not None else {}),
+                           "median plan expected share": _fmt(med[g.name].expected_share, ".2%")
+                           if g.name in med else "n/a"}
+                          for g in getattr(u.plan, key)])
+        out.append(f"<h3>By {title}, held-out samples</h3>")
+        out.append(_df_table(t, f"uncertainty-{title}"))
+    return out
 
 
 def _read_table(path: Path, need: set[str], numeric: str) -> pd.DataFrame | None:

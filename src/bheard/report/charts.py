@@ -224,6 +224,10 @@ def frontier_chart(table: pd.DataFrame, budget_usd: float | None = None) -> byte
     x = table["budget_usd"] / 1e6
     ax.plot(x, 100 * table["coverage_share"], marker="o", markersize=3, color="#2171b5",
             label="expected coverage share (%)")
+    if "share_p10" in table.columns and "share_p90" in table.columns:
+        # demand uncertainty: the plan's held-out P10-P90 band (models/stochastic.md)
+        ax.fill_between(x, 100 * table["share_p10"], 100 * table["share_p90"], color="#2171b5",
+                        alpha=0.18, label="held-out P10-P90 (demand uncertainty)")
     ax.set_xlabel("budget (USD million / year)")
     ax.set_ylabel("coverage share (%)", color="#2171b5")
     ax.grid(alpha=0.3)
@@ -242,4 +246,30 @@ def frontier_chart(table: pd.DataFrame, budget_usd: float | None = None) -> byte
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="center right")
     ax.set_title("Budget frontier")
+    return _png(fig)
+
+
+def uncertainty_chart(u) -> bytes:
+    """Demand uncertainty: held-out coverage share by borough and tour for the plan and the
+    median plan (expected, with the P10-P90 range as a bar)."""
+    plt = _plt()
+    groups = [("borough", u.plan.by_borough, u.median_plan.by_borough),
+              ("tour", u.plan.by_tour, u.median_plan.by_tour)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6),
+                             gridspec_kw={"width_ratios": [max(len(g[1]), 1) for g in groups]})
+    for ax, (title, mine, med) in zip(axes, groups):
+        pos = np.arange(len(mine))
+        for off, rows, colour, label in ((-0.17, mine, "#2171b5", "this plan"),
+                                         (0.17, med, "#969696", "median plan")):
+            e = np.array([100 * r.expected_share for r in rows])
+            lo = e - np.array([100 * r.share_p10 for r in rows])
+            hi = np.array([100 * r.share_p90 for r in rows]) - e
+            ax.errorbar(pos + off, e, yerr=[lo, hi], fmt="o", color=colour, capsize=3,
+                        label=label)
+        ax.set_xticks(pos, [r.name for r in mine], rotation=20, fontsize=8)
+        ax.set_xlim(-0.6, len(mine) - 0.4)
+        ax.set_title(f"by {title}: expected share, P10-P90 (held-out)", fontsize=9)
+        ax.set_ylabel("coverage share (%)")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=8)
     return _png(fig)

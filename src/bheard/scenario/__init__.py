@@ -8,6 +8,7 @@ from bheard.scenario.schema import (
     CoverageSettings,
     Crew,
     Demand,
+    DemandUncertainty,
     EquitySettings,
     ForecastDemand,
     GeographySettings,
@@ -25,6 +26,6 @@ from bheard.scenario.schema import (
 )
 
 __all__ = ["load_scenario", "scenario_yaml", "Scenario", "Budget", "CostSettings",
-           "CoverageSettings", "Crew", "Demand", "EquitySettings", "ForecastDemand",
+           "CoverageSettings", "Crew", "Demand", "DemandUncertainty", "EquitySettings", "ForecastDemand",
            "GeographySettings", "Limits", "PriorDemand", "ProgramPosition", "Shifts",
            "SimulationSettings", "SolverOptions", "Staggered", "Teams", "Tour", "WorkforceSettings"]

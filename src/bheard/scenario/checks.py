@@ -16,7 +16,8 @@ from bheard.scenario.hours import slot_open, slot_times, start_options
 
 def problems(s) -> list[Problem]:
     """Every problem of a scenario that the schema alone cannot see."""
-    return precinct_problems(s) + file_problems(s) + shift_problems(s) + cost_problems(s)
+    return (precinct_problems(s) + file_problems(s) + shift_problems(s) + cost_problems(s)
+            + uncertainty_problems(s))
 
 
 def cost_problems(s) -> list[Problem]:
@@ -67,6 +68,8 @@ def file_problems(s) -> list[Problem]:
             ("demand.table", s.demand.table, False),
             ("demand.forecast.history", s.demand.forecast.history if s.demand.forecast else None,
              True),
+            ("demand.uncertainty.file",
+             s.demand.uncertainty.file if s.demand.uncertainty is not None else None, False),
             ("geography.travel_times", s.geography.travel_times, False)):
         if path is None:
             continue
@@ -146,4 +149,32 @@ def shift_problems(sc) -> list[Problem]:
                            else "every_hour",
                            f"at least one start whose {st.hours}-hour shift lies inside"
                            " shifts.hours_of_operation on a day of shifts.days"))
+    return out
+
+
+def uncertainty_problems(sc) -> list[Problem]:
+    """``demand.uncertainty`` against the rest of the scenario: the combinations the stochastic
+    formulations implement (``models/stochastic.md``)."""
+    u = sc.demand.uncertainty
+    if u is None:
+        return []
+    out: list[Problem] = []
+    if sc.shifts.staggered is not None:
+        out.append(Problem("demand.uncertainty", "set", "no demand uncertainty with"
+                           " shifts.staggered (not implemented: fixed tours only)"))
+    shared = sc.coverage.mode == "shared"
+    constrained = sc.equity.active or bool(sc.workforce.max_headcount)
+    if u.objective == "cvar" and (shared or constrained):
+        out.append(Problem("demand.uncertainty.objective", "cvar",
+                           "expected with coverage.mode: shared, equity floors or"
+                           " workforce.max_headcount (the CVaR objective is implemented for the"
+                           " isolated model without them)"))
+    if shared and sc.coverage.amexclp:
+        out.append(Problem("coverage.amexclp", True, "false with demand.uncertainty (the"
+                           " per-sample busy-probability fixed point is implemented for"
+                           " MEXCLP)"))
+    if shared and constrained:
+        out.append(Problem("demand.uncertainty", "set", "no equity floors or"
+                           " workforce.max_headcount with coverage.mode: shared and demand"
+                           " uncertainty (not implemented)"))
     return out

@@ -22,7 +22,7 @@ from bheard.scenario.schema import Scenario
 
 #: scenario fields that hold file paths (resolved against the stating file's folder)
 PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"),
-               ("geography", "travel_times"))
+               ("demand", "uncertainty", "file"), ("geography", "travel_times"))
 
 #: the repository's shipped scenarios and data: always readable (``extends:`` of a shipped
 #: scenario, the shipped synthetic call records)

@@ -214,6 +214,112 @@ class ForecastDemand(_Strict):
     rules: EligibilityRules = Field(default_factory=EligibilityRules)
 
 
+#: levels at which a stated coefficient of variation (``demand.uncertainty.cv``) applies
+CV_LEVELS = ("city", "borough", "precinct", "slot")
+
+
+class DemandUncertainty(_Strict):
+    """Demand as a distribution (``models/stochastic.md``): where demand samples come from,
+    how many, with which seed, and what the plan optimizes over them.
+
+    ``source``: ``forecast`` (the negative-binomial predictive distribution of
+    ``demand.forecast``, with parameter uncertainty and the trend), ``point`` (the point demand,
+    i.e. prior, table or forecast quantile, times random multipliers: ``cv`` and/or ``growth``)
+    or ``file`` (a CSV of demand samples). Default: ``forecast`` when ``demand.forecast`` is
+    given and neither ``cv`` nor ``growth`` is, ``file`` when ``file`` is given, else ``point``.
+    ``cv`` and ``growth`` also apply on top of ``forecast`` samples.
+    """
+
+    source: Literal["forecast", "point", "file"] | None = Field(
+        None, description="forecast | point | file (default: see the class docstring)")
+    cv: float | dict[Literal["city", "borough", "precinct", "slot"], float] | None = Field(
+        None, description="coefficient of variation of mean-1 lognormal multipliers on the"
+        " rates: one number (per precinct: all slots of a precinct move together) or per level"
+        " {city, borough, precinct, slot} (independent multipliers, multiplied). The 0.3-0.5"
+        " range of issue 13 is a per-precinct rate CV; no published figure per precinct"
+        " (A-demand-cv)")
+    growth: tuple[float, ...] | None = Field(
+        None, description="citywide growth scenarios as fractions, equally likely, e.g."
+        " [0, 0.06, 0.12] (S-fdny-mh-growth: +12% since 2019 with year-to-year swings;"
+        " S-edp-trend)")
+    file: Path | None = Field(
+        None, description="CSV of demand samples: sample,precinct,day,tour,calls_per_hour"
+        " (eligible calls/hour; every sample lists every precinct and slot once)")
+    holdout_share: float = Field(
+        0.5, gt=0, lt=1, description="file source: share of the file's samples held out for"
+        " evaluation (a seeded split; the rest are optimized over)")
+    samples: int = Field(100, ge=2, le=10_000, description="demand samples the plan is"
+                         " optimized over (sample average approximation; method setting,"
+                         " models/stochastic.md)")
+    evaluation_samples: int = Field(
+        1000, ge=2, le=100_000, description="held-out samples (drawn with another seed stream)"
+        " every plan is evaluated on (method setting, models/stochastic.md)")
+    seed: int = Field(0, ge=0, description="random seed: the optimization samples use stream"
+                      " (seed, 0), the held-out samples stream (seed, 1)")
+    objective: Literal["expected", "cvar"] = Field(
+        "expected", description="expected = maximize expected covered calls over the samples;"
+        " cvar = maximize (1 - cvar_weight) x expected share + cvar_weight x CVaR of the share"
+        " over the worst cvar_alpha of samples (Rockafellar & Uryasev, S-cvar)")
+    cvar_alpha: float = Field(0.1, gt=0, lt=1, description="tail share for CVaR: 0.1 = the"
+                              " worst 10% of demand samples (issue 13)")
+    cvar_weight: float = Field(1.0, gt=0, le=1, description="weight of the CVaR term in the"
+                               " cvar objective (1 = CVaR only)")
+    cvar_rel_gap: float = Field(
+        0.002, gt=0, lt=1, description="relative gap the cvar objective is solved to. Method"
+        " setting: the CVaR of N samples estimates the true CVaR with a sampling error of about"
+        " 0.3% of its value at N = 100 (models/stochastic.md), so a tighter gap buys little")
+    target_share: float | None = Field(
+        None, gt=0, le=1, description="coverage share whose probability of being met is"
+                                      " reported (default: none)")
+
+    @field_validator("cv")
+    @classmethod
+    def _cv(cls, v):
+        vals = v.values() if isinstance(v, dict) else ([] if v is None else [v])
+        if any(not 0 <= x <= 5 for x in vals):
+            raise ValueError("coefficients of variation between 0 and 5")
+        return v
+
+    @field_validator("growth")
+    @classmethod
+    def _growth(cls, v):
+        if v is not None and (not v or any(not -1 < x <= 10 for x in v)):
+            raise ValueError("a non-empty list of growth fractions, each > -1 and <= 10 (e.g."
+                             " [0, 0.06, 0.12])")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DemandUncertainty":
+        if self.source == "file" and self.file is None:
+            raise ValueError("source: file needs file: (a CSV of demand samples)")
+        if self.file is not None and self.source not in (None, "file"):
+            raise ValueError(f"file: is for source: file (got source: {self.source})")
+        if self.file is not None and (self.cv is not None or self.growth is not None):
+            raise ValueError("cv and growth do not apply to a file of samples")
+        if self.source == "point" and self.cv is None and self.growth is None:
+            raise ValueError("source: point needs cv and/or growth (else demand has no spread)")
+        return self
+
+    def resolved_source(self, has_forecast: bool) -> str:
+        """The source in use (the default resolved)."""
+        if self.source is not None:
+            return self.source
+        if self.file is not None:
+            return "file"
+        if has_forecast and self.cv is None and self.growth is None:
+            return "forecast"
+        return "point"
+
+    @property
+    def cv_levels(self) -> dict[str, float]:
+        """The CV per level (a single number applies per precinct)."""
+        if self.cv is None:
+            return {}
+        if isinstance(self.cv, dict):
+            return {k: float(x) for k, x in self.cv.items() if x > 0}
+        return {"precinct": float(self.cv)} if self.cv > 0 else {}
+
+
 class Demand(_Strict):
     """Eligible calls per hour by (precinct, day, tour): exactly one source."""
 
@@ -225,6 +331,9 @@ class Demand(_Strict):
     scale: float = Field(
         1.0, ge=0, description="multiplier on every rate (scenario what-if, e.g. 1.12 for growth)"
     )
+    uncertainty: DemandUncertainty | None = Field(
+        None, description="demand as a distribution: samples, the stochastic objective and the"
+        " held-out evaluation (models/stochastic.md); default none = plan for the point demand")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Demand":
@@ -234,6 +343,9 @@ class Demand(_Strict):
                 "exactly one demand source: 'prior', 'table' or 'forecast'"
                 + (f" (got {given})" if given else " (got none)")
             )
+        u = self.uncertainty
+        if u is not None and u.source == "forecast" and self.forecast is None:
+            raise ValueError("demand.uncertainty.source: forecast needs demand.forecast")
         return self
 
     @property

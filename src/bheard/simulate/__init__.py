@@ -88,8 +88,10 @@ def setup_from_plan(plan: Plan, scenario: Scenario | None = None, *,
         index = f.index(f.problem(sc))
         teams = plan_teams_for(plan, index)
     sim = sc.simulation
-    hourly = scaled_hourly_rates(sc)
-    if hourly is None:  # a demand table: slot rates only
+    # a demand table has slot rates only; a plan made over demand samples is simulated at the
+    # samples' mean slot rates, the demand its expected coverage refers to (models/stochastic.md)
+    hourly = scaled_hourly_rates(sc) if getattr(plan, "uncertainty", None) is None else None
+    if hourly is None:
         rates = (plan.assignments.set_index(["precinct", "day", "tour"])["calls_per_hour"]
                  .reindex(pd.MultiIndex.from_tuples(
                      [(int(p), d, t) for p in index.precinct
