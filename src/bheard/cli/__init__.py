@@ -22,7 +22,7 @@ from bheard.cli import data, demand, evaluate, geography, solve, workflows
 from pathlib import Path
 from typing import List, Optional
 
-from bheard.cli.common import err_console, fail_input, guarded, out_console
+from bheard.cli.common import PipeSafeStdout, err_console, fail_input, guarded, out_console
 from bheard.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -67,7 +67,21 @@ data_app.command("travel-times")(guarded(geography.travel_times))
 
 
 def main() -> None:
-    """Console-script entry point; user errors anywhere become exit code 2."""
+    """Console-script entry point; user errors anywhere become exit code 2. Standard output
+    survives a closed pipe (:class:`~bheard.cli.common.PipeSafeStdout`): ``bheard solve ... |
+    head`` exits with the command's own code."""
+    if sys.stdout is not None and not isinstance(sys.stdout, PipeSafeStdout):
+        sys.stdout = PipeSafeStdout(sys.stdout)
+    try:
+        _run()
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _run() -> None:
     try:
         app()
     except InputError as exc:  # raised outside a command (e.g. while parsing options)

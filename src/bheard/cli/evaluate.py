@@ -49,13 +49,14 @@ def print_simulation(r, console: Console = console) -> None:
     rm, rp = o["response_median_min"][0], o["response_p90_min"][0]
     console.print(f"  team utilization {_ci(o['utilization'])}; response time median "
                   f"{rm:.1f} min, p90 {rp:.1f} min")
-    t = Table(title="By tour", title_justify="left")
+    t = Table(title=f"By tour (calls per replication of {r.weeks} weeks: mean of"
+                    f" {r.replications})", title_justify="left")
     for col in ("tour", "calls", "served", "lost busy", "lost no team", "off hours", "served share"):
         t.add_column(col, justify="left" if col == "tour" else "right")
     for row in r.by_tour.itertuples(index=False):
-        t.add_row(escape(str(row.tour)), fmt(row.calls, "int"), fmt(row.served, "int"),
-                  fmt(row.lost_busy, "int"), fmt(row.lost_no_team, "int"),
-                  fmt(row.lost_off_hours, "int"), _pct(row.served_share))
+        t.add_row(escape(str(row.tour)), fmt(row.calls, "calls"), fmt(row.served, "calls"),
+                  fmt(row.lost_busy, "calls"), fmt(row.lost_no_team, "calls"),
+                  fmt(row.lost_off_hours, "calls"), _pct(row.served_share))
     console.print(t)
 
 

@@ -1,0 +1,116 @@
+"""Column names -> what a reader sees: a header with its unit and a number kind.
+
+One table of labels for every output that shows bheard's tables to people (the CLI's text
+tables, the HTML report, the spreadsheet), so a column reads the same everywhere. CSV files
+keep the column names themselves (stable for programs). Kinds: ``calls`` (calls/year, no
+decimals), ``usd`` (USD, no decimals), ``share`` (a 0..1 share shown as a percentage),
+``teams`` (teams, one decimal), ``int``, ``rate`` (calls/hour), ``gap``, ``s`` (seconds),
+``text``, ``bool``.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: column name -> (header with unit, kind)
+LABELS: dict[str, tuple[str, str]] = {
+    "precinct": ("precinct", "text"),
+    "borough": ("borough", "text"),
+    "tour": ("tour", "text"),
+    "day": ("day", "text"),
+    "start": ("starts", "text"),
+    "hours": ("hours", "teams"),
+    "days_per_week": ("days/week", "int"),
+    "scenario": ("scenario", "text"),
+    "status": ("status", "text"),
+    "teams": ("teams", "int"),
+    "team_shifts_per_week": ("team-shifts/week", "int"),
+    "teams_on_duty_mean": ("teams on duty (mean)", "teams"),
+    "teams_on_duty_min": ("teams on duty (min)", "int"),
+    "teams_on_duty_max": ("teams on duty (max)", "int"),
+    "calls_per_hour": ("calls/hour", "rate"),
+    "eligible_calls": ("eligible calls/year", "calls"),
+    "expected_covered_calls": ("covered calls/year", "calls"),
+    "covered_calls": ("covered calls/year", "calls"),
+    "coverage_share": ("coverage (% of eligible calls)", "share"),
+    "annual_cost_usd": ("team cost (USD/year)", "usd"),
+    "budget_usd": ("budget (USD/year)", "usd"),
+    "bound": ("proven bound (calls/year)", "calls"),
+    "gap": ("gap (relative)", "gap"),
+    "marginal_calls_per_million_usd": ("extra calls/year per extra $1M", "calls"),
+    "seconds": ("seconds", "s"),
+    "precincts": ("precincts", "int"),
+    "precincts_with_team": ("precincts with a team", "int"),
+    "has_team": ("has a team", "bool"),
+    "first_budget_usd": ("first staffed at budget (USD/year)", "usd"),
+    "cost_per_covered_call_usd": ("team cost per covered call (USD)", "usd"),
+    "fte": ("FTE", "teams"),
+}
+
+_PREFIXES = (("teams_on_duty_", "teams on duty, {} (mean)", "teams"),)
+
+
+def label(column: str) -> tuple[str, str]:
+    """(header with unit, kind) of a column; unknown columns keep their name with spaces."""
+    column = str(column)
+    if column in LABELS:
+        return LABELS[column]
+    for prefix, text, kind in _PREFIXES:
+        if column.startswith(prefix):
+            return text.format(column[len(prefix):]), kind
+    for suffix, kind in (("_usd", "usd"), ("_share", "share"), ("_calls", "calls")):
+        if column.endswith(suffix):
+            return column.replace("_", " "), kind
+    return column.replace("_", " "), "auto"
+
+
+def header(column: str) -> str:
+    return label(column)[0]
+
+
+def kind(column: str) -> str:
+    return label(column)[1]
+
+
+def fmt(x, unit: str = "") -> str:
+    """THE number format of bheard's readable outputs (CLI and report): ``calls``/``usd``/``int``
+    with thousands separators and no decimals (``usd`` with a $), ``musd`` in $ millions,
+    ``share`` a percentage with one decimal, ``teams`` one decimal, ``rate`` three decimals,
+    ``gap`` scientific, ``s`` seconds with two decimals; "n/a" for missing numbers."""
+    if isinstance(x, bool) or unit == "bool":
+        return "yes" if bool(x) else "no"
+    if unit == "text":
+        return "" if x is None else str(x)
+    try:
+        if x is None or not math.isfinite(float(x)):
+            return "n/a"
+    except (TypeError, ValueError):
+        return str(x)
+    x = float(x)
+    if unit == "share":
+        return f"{100 * x:.1f}%"
+    if unit == "gap":
+        return f"{x:.2e}"
+    if unit == "s":
+        return f"{x:.2f} s"
+    if unit == "usd":
+        return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+    if unit == "musd":
+        return f"${x / 1e6:,.1f}M"
+    if unit in ("calls", "int"):
+        return f"{x:,.0f}"
+    if unit == "teams":
+        return f"{x:,.1f}"
+    if unit == "rate":
+        return f"{x:,.3f}"
+    if unit == "auto":
+        return f"{x:,.0f}" if x == int(x) and abs(x) < 1e15 else f"{x:,.4g}"
+    return f"{x:,.1f}"
+
+
+def cell(value, column: str) -> str:
+    """A table cell: ``value`` formatted by its column's kind."""
+    return fmt(value, kind(column))
+
+
+__all__ = ["LABELS", "label", "header", "kind", "fmt", "cell"]
