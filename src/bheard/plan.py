@@ -40,7 +40,8 @@ PLAN_FILES = ("plan.csv", "summary.json", "scenario.yaml", "hourly.csv")
 PLAN_WHAT = ("a plan folder written by `bheard solve --out` (plan.csv, summary.json and"
              " manifest.json)")
 DERIVED_FILES = ("simulation.json", "simulation_replications.csv",
-                 "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html")
+                 "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html",
+                 "map.png")
 #: extra columns of shared-coverage plans
 SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls"]
 
