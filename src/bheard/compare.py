@@ -131,7 +131,8 @@ def compare(items, *, names: list[str] | None = None) -> Comparison:
         t = p.summary_table().rename(columns={"value": n})
         city = t if city is None else city.merge(t, on=["metric", "unit"], how="outer",
                                                  sort=False)
-    city = city[["metric", "unit"] + labels]
+    order = list(dict.fromkeys(m for p in plans for m in p.summary_table()["metric"]))
+    city = (city.set_index("metric").loc[order].reset_index()[["metric", "unit"] + labels])
     for n in labels[1:]:
         diff = []
         for r in city.itertuples(index=False):

@@ -50,9 +50,29 @@ LABELS: dict[str, tuple[str, str]] = {
 _PREFIXES = (("teams_on_duty_", "teams on duty, {} (mean)", "teams"),)
 
 
+#: units of the (metric, value, unit) summary tables -> kind
+UNIT_KINDS = {"USD/year": "usd", "USD per covered call": "usd", "calls/year": "calls",
+              "share of eligible calls": "share", "team-shifts/week": "int",
+              "precincts": "int", "relative": "gap", "": "text"}
+
+
+def unit_kind(unit: str) -> str:
+    """The kind of a value given its unit text (summary tables)."""
+    unit = "" if unit is None else str(unit)
+    if unit in UNIT_KINDS:
+        return UNIT_KINDS[unit]
+    return "teams" if unit.startswith("teams") else "auto"
+
+
 def label(column: str) -> tuple[str, str]:
-    """(header with unit, kind) of a column; unknown columns keep their name with spaces."""
+    """(header with unit, kind) of a column; unknown columns keep their name with spaces.
+    A comparison column ``<metric> [<name>]`` reads as the metric's header with the plan's
+    name; ``<metric> [<name> - <base>]`` is a difference (kind ``diff:<kind>``)."""
     column = str(column)
+    if column.endswith("]") and " [" in column:
+        metric, what = column[:-1].split(" [", 1)
+        head, k = label(metric)
+        return f"{head} [{what}]", (f"diff:{k}" if " - " in what else k)
     if column in LABELS:
         return LABELS[column]
     for prefix, text, kind in _PREFIXES:
@@ -77,6 +97,18 @@ def fmt(x, unit: str = "") -> str:
     with thousands separators and no decimals (``usd`` with a $), ``musd`` in $ millions,
     ``share`` a percentage with one decimal, ``teams`` one decimal, ``rate`` three decimals,
     ``gap`` scientific, ``s`` seconds with two decimals; "n/a" for missing numbers."""
+    if unit.startswith("diff:"):  # a difference between two plans: signed, shares in pp
+        k = unit[5:]
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return ""
+        if not math.isfinite(v):
+            return ""
+        if k == "share":
+            return f"{100 * v:+.1f} pp"
+        body = fmt(abs(v), k)
+        return ("-" if v < 0 else "+") + body
     if isinstance(x, bool) or unit == "bool":
         return "yes" if bool(x) else "no"
     if unit == "text":
@@ -104,7 +136,9 @@ def fmt(x, unit: str = "") -> str:
     if unit == "rate":
         return f"{x:,.3f}"
     if unit == "auto":
-        return f"{x:,.0f}" if x == int(x) and abs(x) < 1e15 else f"{x:,.4g}"
+        if x == int(x) and abs(x) < 1e15:
+            return f"{x:,.0f}"
+        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
     return f"{x:,.1f}"
 
 
@@ -113,4 +147,4 @@ def cell(value, column: str) -> str:
     return fmt(value, kind(column))
 
 
-__all__ = ["LABELS", "label", "header", "kind", "fmt", "cell"]
+__all__ = ["UNIT_KINDS", "unit_kind", "LABELS", "label", "header", "kind", "fmt", "cell"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bheard.labels import label
+from bheard.labels import label, unit_kind
 
 #: Excel number format per column kind (bheard.labels)
 NUMBER_FORMATS = {
@@ -40,6 +40,8 @@ class Sheet:
     note: str = ""
     #: columns whose kind overrides the label table (column -> kind)
     kinds: dict = field(default_factory=dict)
+    #: a column whose text is each row's unit (summary tables): numbers are formatted by it
+    unit_column: str | None = None
 
 
 def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
@@ -60,13 +62,18 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
             row0 = 3
         cols = list(sh.table.columns)
         for j, c in enumerate(cols, start=1):
-            head, _ = label(c)
+            head = (str(c) if sh.unit_column and c not in ("metric", sh.unit_column)
+                    else label(c)[0])
             ws.cell(row=row0, column=j, value=head).font = Font(bold=True)
             ws.column_dimensions[get_column_letter(j)].width = max(10, min(len(head) + 2, 40))
         for i, rec in enumerate(sh.table.itertuples(index=False), start=row0 + 1):
+            row_kind = (unit_kind(rec[cols.index(sh.unit_column)])
+                        if sh.unit_column in cols else None)
             for j, (c, v) in enumerate(zip(cols, rec), start=1):
                 cell = ws.cell(row=i, column=j, value=_value(v))
-                kind = sh.kinds.get(c) or label(c)[1]
+                kind = row_kind or sh.kinds.get(c) or label(c)[1]
+                if kind.startswith("diff:"):
+                    kind = kind[5:]
                 if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                     cell.number_format = NUMBER_FORMATS.get(kind, "General")
         ws.freeze_panes = ws.cell(row=row0 + 1, column=1)
@@ -126,7 +133,7 @@ def plan_sheets(plan) -> list[Sheet]:
     """Summary, by precinct, by tour, by borough, assumptions (and the binding limit)."""
     summary = plan.summary_table()
     sheets = [Sheet("summary", summary, f"{plan.scenario}: headline figures (units in the"
-                    " unit column)", kinds={"value": "auto"}),
+                    " unit column)", unit_column="unit"),
               Sheet("by precinct", plan.by_precinct(), "one row per precinct: calls/year,"
                     " coverage, mean teams on duty per tour, team-shifts/week, USD/year"),
               Sheet("by tour", plan.by_tour(), "teams on duty: citywide mean over the days the"
@@ -152,5 +159,23 @@ def frontier_sheets(fr) -> list[Sheet]:
     return sheets
 
 
-__all__ = ["Sheet", "write_workbook", "plan_sheets", "frontier_sheets", "assumptions_table",
+def compare_sheets(cmp) -> list[Sheet]:
+    """The comparison's four tables (the same as compare_<view>.csv)."""
+    return [Sheet(v, cmp.table(v), f"{' vs '.join(cmp.names)}: differences are each plan minus"
+                  f" {cmp.names[0]}", kinds=_compare_kinds(cmp.table(v)),
+                  unit_column="unit" if v == "citywide" else None)
+            for v in ("citywide", "borough", "tour", "precinct")]
+
+
+def _compare_kinds(df: pd.DataFrame) -> dict:
+    """``coverage_share [B - A]`` gets the kind of ``coverage_share``."""
+    out = {}
+    for c in df.columns:
+        m = str(c).split(" [", 1)
+        if len(m) == 2:
+            out[c] = label(m[0])[1]
+    return out
+
+
+__all__ = ["Sheet", "compare_sheets", "write_workbook", "plan_sheets", "frontier_sheets", "assumptions_table",
            "NUMBER_FORMATS"]

@@ -18,7 +18,7 @@ import sys
 import typer
 
 from bheard import __version__
-from bheard.cli import data, demand, evaluate, geography, solve, workflows
+from bheard.cli import compare, data, demand, evaluate, geography, solve, workflows
 from pathlib import Path
 from typing import List, Optional
 
@@ -58,6 +58,7 @@ app.command("calibrate")(guarded(evaluate.calibrate))
 app.command("frontier")(guarded(workflows.frontier_cmd))
 app.command("batch")(guarded(workflows.batch_cmd))
 app.command("report")(guarded(workflows.report_cmd))
+app.command("compare")(guarded(compare.compare_cmd))
 app.command("ingest")(guarded(demand.ingest_cmd))
 app.command("forecast")(guarded(demand.forecast_cmd))
 app.command("reach")(guarded(geography.reach))

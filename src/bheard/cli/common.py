@@ -118,8 +118,10 @@ class Output:
             self._write(text + "\n")
 
     def table(self, title: str, df, columns: list[str] | None = None, *,
-              many: bool = False) -> None:
-        from bheard.labels import cell, header, kind
+              many: bool = False, unit_column: str | None = None) -> None:
+        """``unit_column``: a column whose text gives each ROW's unit (summary tables with a
+        value column per plan); its cells are then formatted by that unit."""
+        from bheard.labels import cell, fmt as fmt_value, header, kind, unit_kind
 
         columns = list(columns or df.columns)
         if self.mode == "csv":
@@ -128,10 +130,19 @@ class Output:
             self._write(df[columns].to_csv(index=False))
             self._tables += 1
             return
-        heads = [header(c) for c in columns]
-        rows = [[cell(v, c) for v, c in zip(r, columns)]
-                for r in df[columns].itertuples(index=False)]
-        left = [kind(c) in ("text", "bool") for c in columns]
+        heads = [str(c) if unit_column is not None and c not in ("metric", unit_column)
+                 else header(c) for c in columns]
+        rows = []
+        for r in df[columns].itertuples(index=False):
+            rec = dict(zip(columns, r))
+            if unit_column is not None:
+                k = unit_kind(rec.get(unit_column))
+                rows.append([str(v) if c in ("metric", unit_column) or isinstance(v, str)
+                             else fmt_value(v, ("diff:" + k) if " - " in str(c) else k)
+                             for c, v in rec.items()])
+            else:
+                rows.append([cell(v, c) for v, c in zip(r, columns)])
+        left = [kind(c) in ("text", "bool") or c in ("metric", unit_column) for c in columns]
         if self.mode == "rich":
             from rich.table import Table
 
@@ -206,6 +217,25 @@ class progress:
     def __exit__(self, *exc):
         if self._p is not None:
             self._p.stop()
+        return False
+
+
+class status:
+    """A spinner with a message on standard error while a long step runs (a simulation with
+    many replications, a calibration); only when standard error is a terminal."""
+
+    def __init__(self, message: str):
+        self.message, self._s = message, None
+
+    def __enter__(self):
+        if err_console.is_terminal:
+            self._s = err_console.status(escape(self.message))
+            self._s.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._s is not None:
+            self._s.__exit__(*exc)
         return False
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bheard.cli.common import fail_input, fmt
+from bheard.cli.common import fail_input, fmt, status
 from bheard.cli.common import out_console as console
 from bheard.errors import InputError
 DISPATCH_MODES = ("isolated", "pooled", "shared")
@@ -93,7 +93,9 @@ def simulate(
             raise InputError.single(scenario_or_plan, "(file)", str(scenario_or_plan),
                                     "an existing scenario file or plan folder")
         kw = {} if max_wait is None else {"max_wait_min": max_wait}
-        r = run(scenario_or_plan, replications, seed, scenario=scenario, dispatch=dispatch, **kw)
+        with status(f"simulating {replications or 'the scenario default of'} replications..."):
+            r = run(scenario_or_plan, replications, seed, scenario=scenario, dispatch=dispatch,
+                    **kw)
     except InputError as exc:
         fail_input(exc)
     print_simulation(r)
@@ -120,7 +122,9 @@ def calibrate(
     if quick:
         kw = dict(taus=np.arange(1.0, 6.01, 0.5), alphas=np.array([0.6, 0.7, 0.8, 0.9, 1.0]),
                   replications={"pilot_2021": 10, "fy24": 2})
-    c = run(seed=seed, **kw)
+    with status("calibrating: simulating the published records over a grid of busy times"
+                " and availabilities..."):
+        c = run(seed=seed, **kw)
     console.print(f"[bold]calibration[/] ({'exactly identified' if c.exact else 'least squares, no exact crossing'})")
     console.print(f"  service_time_hours (mean busy time per call) = {c.service_time_hours:.2f} h")
     console.print(f"  availability (share of on-duty time available) = {c.availability:.3f}")

@@ -91,7 +91,7 @@ def print_plan(plan, output=None, by: str | None = None) -> None:
             out.table(by, view[0](), view[1])
         return
     gap = "" if plan.gap != plan.gap else f", gap {fmt(plan.gap, 'gap')}"
-    out.line(f"{plan.scenario}: {plan.status}{gap}", style="bold")
+    out.line(f"{plan.scenario}: status {plan.status}{gap}", style="bold")
     if not plan.feasible:
         for d in plan.diagnosis:
             out.line(f"  conflict: {d}", style="red")
@@ -162,7 +162,10 @@ def solve(
     print_plan(plan, output, by=by)
     sim = None
     if simulate and plan.feasible:
-        sim = bheard.simulate(plan, replications=simulate)
+        from bheard.cli.common import status
+
+        with status(f"simulating {simulate} replications..."):
+            sim = bheard.simulate(plan, replications=simulate)
         print_simulation_check(sim, output)
     if out is not None:
         plan.save(out)
