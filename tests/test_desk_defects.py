@@ -200,7 +200,7 @@ def test_closed_pipe_keeps_the_commands_exit_code(tmp_path):
     """`bheard solve ... | head` exits with the solve's code (0), not click's 1 ("infeasible"),
     and still writes its files: the reader closes the pipe before anything is printed."""
     out = tmp_path / "o"
-    p = subprocess.Popen(BHEARD + ["solve", str(TINY), "--out", str(out), "--by", "precinct"],
+    p = subprocess.Popen(BHEARD + ["solve", str(TINY), "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     p.stdout.close()  # like `head` exiting at once
     err = p.stderr.read().decode()
@@ -221,7 +221,7 @@ def test_closed_pipe_keeps_the_commands_exit_code(tmp_path):
 def test_piped_output_does_not_wrap_or_cut_numbers():
     """Piped, `bheard solve` prints plain text at natural width: long lines stay whole (rich
     wrapped at 80 columns, cutting numbers and words in two) and no box drawing."""
-    r = run("solve", SCENARIOS / "dcs_citywide.yaml", "--no-explain")
+    r = run("solve", SCENARIOS / "dcs_citywide.yaml")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert max(len(x) for x in lines) > 100
@@ -276,7 +276,7 @@ def test_solve_and_frontier_format_numbers_alike(tmp_path):
     """One number format: covered calls and coverage of the same plan read the same in
     `solve` and in `frontier` (the defect: 6531 in one, 6,531 in the other)."""
     plan = bheard.solve(tiny_dict(), budget_usd=4e6)
-    s = run("solve", TINY, "--budget", "4e6", "--no-explain")
+    s = run("solve", TINY, "--budget", "4e6")
     f = run("frontier", TINY, "--budgets", "4e6,5e6", "--out", tmp_path / "fr")
     assert s.returncode == 0 and f.returncode == 0, s.stderr + f.stderr
     calls = f"{plan.objective:,.0f}"

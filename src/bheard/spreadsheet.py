@@ -32,8 +32,8 @@ NUMBER_FORMATS = {
 
 @dataclass
 class Sheet:
-    """One worksheet: ``name`` (at most 31 characters), the table, an optional note written
-    above it (units, what the rows are)."""
+    """One worksheet: ``name`` (at most 31 characters), the table, a note written in row 1
+    (units, what the rows are; default the name). Headers are in row 3, data from row 4."""
 
     name: str
     table: pd.DataFrame
@@ -56,10 +56,9 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
     wb.remove(wb.active)
     for sh in sheets:
         ws = wb.create_sheet(_sheet_name(sh.name, wb.sheetnames))
-        row0 = 1
-        if sh.note:
-            ws.cell(row=1, column=1, value=sh.note).font = Font(italic=True)
-            row0 = 3
+        # row 1: what the sheet is; row 3: headers (with units); data from row 4
+        ws.cell(row=1, column=1, value=sh.note or sh.name).font = Font(italic=True)
+        row0 = 3
         cols = list(sh.table.columns)
         for j, c in enumerate(cols, start=1):
             head = (str(c) if sh.unit_column and c not in ("metric", sh.unit_column)

@@ -68,7 +68,7 @@ def frontier_cmd(
 
 #: frontier columns shown by the command (all of them go to frontier.csv)
 FRONTIER_SHOWN = ["budget_usd", "covered_calls", "coverage_share", "annual_cost_usd",
-                  "team_shifts_per_week", "marginal_calls_per_million_usd", "gap", "status"]
+                  "team_shifts_per_week", "marginal_calls_per_million_usd", "status"]
 
 
 def batch_cmd(

@@ -66,8 +66,7 @@ BOROUGH_COLUMNS = ["borough", "precincts", "precincts_with_team", "team_shifts_p
 TOUR_COLUMNS = ["tour", "start", "teams_on_duty_mean", "team_shifts_per_week",
                 "eligible_calls", "expected_covered_calls", "coverage_share", "annual_cost_usd"]
 FRONTIER_COLUMNS_SHOWN = ["budget_usd", "covered_calls", "coverage_share", "annual_cost_usd",
-                          "team_shifts_per_week", "marginal_calls_per_million_usd", "gap",
-                          "status"]
+                          "team_shifts_per_week", "marginal_calls_per_million_usd", "status"]
 
 
 def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None,
