@@ -98,7 +98,7 @@ def test_compare_workbook_equals_the_csvs(two_plans):
         for j, col in enumerate(csv.columns):
             assert_same([r[j] for r in rows], csv[col].tolist())
     heads, rows = sheet_frame(wb["precinct"], 3)
-    j = heads.index("coverage (% of eligible calls) [tiny]")
+    j = heads.index("coverage (%) [tiny]")
     assert wb["precinct"].cell(row=4, column=j + 1).number_format == "0.0%"
     j = heads.index("team cost (USD/year) [tiny_rich]")
     assert wb["precinct"].cell(row=4, column=j + 1).number_format == "$#,##0"
@@ -148,7 +148,7 @@ def test_solve_xlsx_equals_the_csv_views(tmp_path):
     ws = wb["by precinct"]
     fmts = {h: ws.cell(row=4, column=j + 1).number_format for j, h in enumerate(heads)}
     assert fmts["team cost (USD/year)"] == "$#,##0"
-    assert fmts["coverage (% of eligible calls)"] == "0.0%"
+    assert fmts["coverage (%)"] == "0.0%"
     assert fmts["eligible calls/year"] == "#,##0"
     s_heads, s_rows = sheet_frame(wb["summary"], 3)
     cov = [r for r in s_rows if r[0] == "coverage_share"][0]

@@ -32,7 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "eligible_calls": ("eligible calls/year", "calls"),
     "expected_covered_calls": ("covered calls/year", "calls"),
     "covered_calls": ("covered calls/year", "calls"),
-    "coverage_share": ("coverage (% of eligible calls)", "share"),
+    "coverage_share": ("coverage (%)", "share"),
     "annual_cost_usd": ("team cost (USD/year)", "usd"),
     "budget_usd": ("budget (USD/year)", "usd"),
     "bound": ("proven bound (calls/year)", "calls"),

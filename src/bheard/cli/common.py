@@ -159,7 +159,7 @@ class Output:
             return "  ".join((v.ljust(w) if lft else v.rjust(w))
                              for v, w, lft in zip(vals, widths, left)).rstrip()
 
-        self._write(f"{title}\n{fmt_row(heads)}\n" + "".join(fmt_row(r) + "\n" for r in rows))
+        self._write(f"\n{title}\n{fmt_row(heads)}\n" + "".join(fmt_row(r) + "\n" for r in rows))
 
 
 def fail_input(exc: InputError) -> None:

@@ -105,6 +105,7 @@ def print_plan(plan, output=None, by: str | None = None) -> None:
         out.table("By tour", plan.by_tour(), TOUR_COLUMNS)
     if by == "precinct":
         out.table("By precinct", plan.by_precinct(), precinct_columns(plan))
+    out.line()
     out.line(
         f"Solver: objective {fmt(plan.objective, 'calls')} calls/year, proven bound"
         f" {fmt(plan.bound, 'calls')} ({plan.solver.bound_source}), gap {fmt(plan.gap, 'gap')};"
