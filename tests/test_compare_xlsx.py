@@ -20,8 +20,17 @@ TINY = SCENARIOS / "examples" / "tiny.yaml"
 
 
 def run(*args, cwd=None):
-    return subprocess.run(BHEARD + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
+    """The command in process (CliRunner): exit code, standard output, and all output."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from bheard.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.output)
 
 
 def sheet_frame(ws, header_row: int) -> tuple[list[str], list[list]]:

@@ -284,3 +284,30 @@ def test_solve_and_frontier_format_numbers_alike(tmp_path):
     assert "," in calls
     for out in (s.stdout, f.stdout):
         assert calls in out and share in out
+
+
+# ---- unexplained unspent money ------------------------------------------------------------
+def test_cli_says_why_money_is_left_at_1_1_billion():
+    """`bheard solve dcs_citywide --budget 1.1e9` leaves money unspent; the answer says the
+    budget does not bind, names the per-slot cap and what raising it would buy (the defect:
+    it spent $852M and stopped without a word)."""
+    r = run("solve", SCENARIOS / "dcs_citywide.yaml", "--budget", "1.1e9")
+    assert r.returncode == 0, r.stderr
+    limit = " ".join(x for x in r.stdout.splitlines() if "bind" in x or "unspent" in x)
+    assert "the budget does not bind" in limit
+    assert "limits.max_teams_per_slot = 4 binds" in limit and "raising it to 5" in limit
+
+
+def test_baseline_unspent_budget_is_explained_by_the_tour_cap():
+    """Today's pilot (at most 9 teams per tour, S-teams-2024) does not spend its team budget:
+    the explanation names limits.max_teams_per_tour, and one more team per tour buys
+    coverage (a re-solve)."""
+    from bheard.optimize.explain import explain_limits
+
+    plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
+    rep = explain_limits(plan)
+    assert not rep.budget_binds and rep.unspent_usd > 1e6
+    eff = {e.limit: e for e in rep.effects}
+    assert eff["limits.max_teams_per_tour"].binds
+    assert eff["limits.max_teams_per_tour"].extra_covered_calls > 0
+    assert eff["budget.annual_usd"].extra_covered_calls == pytest.approx(0.0, abs=0.5)

@@ -20,9 +20,18 @@ BHEARD = [sys.executable, "-m", "bheard.cli"]
 TINY = SCENARIOS / "examples" / "tiny.yaml"
 
 
-def run(*args):
-    return subprocess.run(BHEARD + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=600)
+def run(*args, cwd=None):
+    """The command in process (CliRunner): exit code, standard output, and all output."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from bheard.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.output)
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "first_budget_usd": ("first staffed at budget (USD/year)", "usd"),
     "cost_per_covered_call_usd": ("team cost per covered call (USD)", "usd"),
     "fte": ("FTE", "teams"),
+    "calls_per_replication": ("calls/replication", "calls"),
+    "served": ("served", "calls"),
+    "lost_busy": ("lost: teams busy", "calls"),
+    "lost_no_team": ("lost: no team", "calls"),
+    "lost_off_hours": ("lost: off hours", "calls"),
+    "served_share": ("served (%)", "share"),
 }
 
 _PREFIXES = (("teams_on_duty_", "teams on duty, {} (mean)", "teams"),)
