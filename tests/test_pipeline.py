@@ -111,9 +111,9 @@ def test_headcount_is_the_same_in_cli_summary_and_report(tmp_path):
     total row are the same numbers (shared DCS plan, bottom-up costs, 4-person crew)."""
     out = tmp_path / "h"
     r = run("solve", SCENARIOS / "dcs_citywide_shared.yaml", "--out", out, "--report")
-    printed = dict((role, float(v)) for role, v in
-                   re.findall(r"(\w+) ([\d,]+\.\d)", r.output.split("headcount (FTE):")[1]
-                              .splitlines()[0].replace(",", "")))
+    line = r.output.split("Headcount (FTE)")[1].splitlines()[0].replace(",", ";")
+    printed = dict((role.strip().replace(" ", "_"), float(v.replace(";", ""))) for role, v in
+                   re.findall(r"([a-z][a-z ]*?) ([\d;]+\.\d)", line))
     s = json.loads((out / "summary.json").read_text())
     fte = s["details"]["workforce"]["fte_by_role"]
     assert set(printed) == set(fte) and len(fte) >= 3

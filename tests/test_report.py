@@ -79,12 +79,12 @@ def test_report_is_self_contained_with_map_charts_and_assumptions(plan_dir):
     text = path.read_text(encoding="utf-8")
     imgs = re.findall(r'<img id="([^"]+)"[^>]*src="data:image/png;base64,([^"]+)"', text)
     ids = [i for i, _ in imgs]
-    assert ids == ["map", "chart-hour-of-week", "chart-borough-tour", "chart-cost",
-                   "chart-frontier"]
+    assert ids == ["chart-hour-of-week", "chart-borough-tour", "chart-cost", "chart-frontier"]
+    assert re.search(r'<svg id="map"[^>]*class="map"', text)  # the map: inline SVG, hover
     for _, b64 in imgs:
         assert base64.b64decode(b64)[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from a network
-    assert "<script" not in text
+    assert not re.search(r"<script[^>]*\bsrc=", text)  # scripts only inline (the slider)
     assert 'class="report-error"' not in text
     summary = json.loads((plan_dir / "summary.json").read_text())
     for a in summary["assumptions"]:
@@ -137,7 +137,8 @@ def test_report_renders_in_headless_chromium(tmp_path, plan_dir):
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert "<title>bheard plan: tiny</title>" in html
-    for img_id in ("map", "chart-hour-of-week", "chart-borough-tour", "chart-cost",
+    assert re.search(r'<svg id="map"[^>]*class="map"', html)  # the map: inline SVG
+    for img_id in ("chart-hour-of-week", "chart-borough-tour", "chart-cost",
                    "chart-frontier"):
         assert re.search(rf'<img id="{img_id}"[^>]*src="data:image/png;base64,', html), img_id
     assert 'class="report-error"' not in html and 'id="report-end"' in html

@@ -40,6 +40,10 @@ _EXPORTS = {
     "SimResult": "bheard.simulate",
     "calibrate": "bheard.calibrate",
     "Calibration": "bheard.calibrate",
+    "explain_limits": "bheard.optimize.explain",
+    "compare": "bheard.compare",
+    "Comparison": "bheard.compare",
+    "BatchError": "bheard.errors",
 }
 #: kept for code written against bheard 0.1: the solver settings are the scenario's own class
 _ALIASES = {"SolveOptions": ("bheard.scenario", "SolverOptions")}

@@ -24,9 +24,13 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
+import types
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing import context as mp_context
+from multiprocessing import popen_spawn_posix
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -34,7 +38,7 @@ import pandas as pd
 
 from bheard import __version__
 from bheard.data import data_dir
-from bheard.errors import InputError, OutputError, Problem
+from bheard.errors import BatchError, InputError, OutputError, Problem
 from bheard.io import atomic_write_csv, atomic_write_json, ensure_dir, read_unit, safe_filename
 from bheard.optimize import solve
 from bheard.plan import PLAN_KIND
@@ -442,20 +446,95 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _pool_context():
-    """``spawn``: never ``fork``. HiGHS keeps a native thread pool once it has run in a process;
-    a forked child inherits its state without its threads and spins (seen here, 2026-11)."""
-    import multiprocessing
+    """``spawn`` without the caller's main script: never ``fork`` (HiGHS keeps a native thread
+    pool once it has run in a process; a forked child inherits its state without its threads
+    and spins, seen here 2026-11), and the workers do not re-import ``__main__``.
 
-    return multiprocessing.get_context("spawn")
+    A plain spawned worker first re-runs the parent's main script (as ``__mp_main__``) so that
+    functions defined there can be unpickled; a script without an ``if __name__ ==
+    "__main__":`` guard (the README's Python example saved as a file) then solves again and
+    starts a pool of its own inside every worker, and the pool breaks. The batch's workers
+    run only :func:`solve_task` and the initializer, both importable from ``bheard.batch``, so
+    the main module is left out of what a worker is told to prepare."""
+    return _NoMainSpawnContext()
+
+
+class _NoMainPopen(popen_spawn_posix.Popen):
+    """Launches a spawned process with a bare ``__main__`` in its preparation data."""
+
+    def _launch(self, process_obj):
+        main = sys.modules.get("__main__")
+        # what a spawned child prepares comes from sys.modules["__main__"] (its __file__ or
+        # __spec__); a bare module with neither makes the child skip the main script. Swapped
+        # only while this process is being launched, on the launching thread.
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            super()._launch(process_obj)
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _NoMainProcess(mp_context.SpawnProcess):
+    _start_method = "spawn"
+
+    @staticmethod
+    def _Popen(process_obj):
+        return _NoMainPopen(process_obj)
+
+
+class _NoMainSpawnContext:
+    """A ``spawn`` multiprocessing context whose processes skip the parent's ``__main__``
+    (see :func:`_pool_context`); everything else is the standard spawn context."""
+
+    def __init__(self):
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("spawn")
+        self.Process = _NoMainProcess
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
 
 
 #: seconds to wait for a Dask scheduler to answer before giving up
 DASK_CONNECT_TIMEOUT_S = 10
 
 
+def _probe_scheduler(address: str) -> None:
+    """Open (and close) a TCP connection to a ``tcp://HOST:PORT`` / ``tls://`` scheduler
+    before Dask is imported: a host that does not resolve or a port that refuses fails at
+    once, a silent one after :data:`DASK_CONNECT_TIMEOUT_S`, as one :class:`InputError`
+    (Dask's own client would retry for longer and end in a long traceback)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://...: left to Dask
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise InputError.single("--dask", "--dask", address,
+                                "a scheduler address like tcp://HOST:8786 (host and port)")
+    try:
+        with socket.create_connection((host, port), timeout=DASK_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        why = ("the host name does not resolve" if isinstance(exc, socket.gaierror) else
+               f"no answer within {DASK_CONNECT_TIMEOUT_S} s" if isinstance(exc, TimeoutError)
+               else f"{type(exc).__name__}: {exc.strerror or exc}")
+        raise InputError.single("--dask", "--dask", address,
+                                f"a reachable Dask scheduler (tcp://HOST:8786); connecting"
+                                f" failed: {why}") from None
+
+
 def _dask_client(address: str):
     """A client of the scheduler at ``address``; an unreachable one is an :class:`InputError`
     (after :data:`DASK_CONNECT_TIMEOUT_S`), raised before anything is written."""
+    _probe_scheduler(address)
     from distributed import Client
 
     try:
@@ -486,7 +565,8 @@ def _run_dask(jobs, client):
 
 def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
           workers: int | None = None, dask=None, progress: bool = False,
-          on_result: Callable[[dict], None] | None = None, force: bool = False) -> BatchResult:
+          on_result: Callable[[dict], None] | None = None, force: bool = False,
+          raise_if_all_failed: bool = True) -> BatchResult:
     """Solve every scenario and write ``out_dir`` (see module docstring); return the summary.
 
     ``scenarios``: files, folders or glob patterns. ``workers``: local worker processes
@@ -494,7 +574,10 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
     scheduler (``tcp://HOST:8786``) or a ``distributed.LocalCluster`` / ``Client`` object; when
     given, solves run there. ``progress``: show a rich progress bar. ``on_result(row)`` is
     called once per scenario as it finishes (also for cached and failed ones). ``force``:
-    re-solve even when a complete output exists.
+    re-solve even when a complete output exists. ``raise_if_all_failed``: when every scenario
+    failed to run (nothing solved, nothing cached), raise :class:`bheard.errors.BatchError`
+    (after writing the summary) instead of returning, so a script does not exit 0; scenarios
+    that ran but are infeasible are results, not failures.
     """
     t0 = time.perf_counter()
     if isinstance(scenarios, (str, Path)):
@@ -518,14 +601,21 @@ def batch(scenarios: Iterable[str | Path] | str | Path, out_dir: str | Path, *,
         out = ensure_dir(out_dir)
         lock = _lock(out)
         try:
-            return _batch_locked(files, out, t0, workers=workers, client=client,
-                                 address=address, progress=progress, on_result=on_result,
-                                 force=force)
+            res = _batch_locked(files, out, t0, workers=workers, client=client,
+                                address=address, progress=progress, on_result=on_result,
+                                force=force)
         finally:
             _unlock(lock)
     finally:
         if client is not None:
             client.close()
+    s = res.summary
+    if raise_if_all_failed and len(s) and (s["run"] == "failed").all():
+        first = str(s["error"].iloc[0] or "").strip().splitlines()
+        raise BatchError(f"all {len(s)} scenarios of the batch failed to run (summary in "
+                         f"{out / SUMMARY_NAME}); first error: {first[0] if first else '?'}",
+                         res)
+    return res
 
 
 def _batch_locked(files: list[Path], out: Path, t0: float, *, workers, client, address,

@@ -71,4 +71,16 @@ class InfeasibleError(Exception):
         super().__init__("infeasible: " + "; ".join(diagnosis))
 
 
-__all__ = ["InputError", "OutputError", "ScenarioError", "Problem", "InfeasibleError", "field"]
+class BatchError(RuntimeError):
+    """Every scenario of a :func:`bheard.batch` failed to run (bad files, crashed workers):
+    nothing was solved. ``result`` is the :class:`bheard.batch.BatchResult` (its summary,
+    with each scenario's error, is written to ``batch_summary.csv`` before this is raised), so
+    a script that calls ``bheard.batch`` does not exit 0 when the whole batch failed."""
+
+    def __init__(self, message: str, result=None):
+        self.result = result
+        super().__init__(message)
+
+
+__all__ = ["InputError", "OutputError", "ScenarioError", "Problem", "InfeasibleError",
+           "BatchError", "field"]

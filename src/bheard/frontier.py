@@ -90,7 +90,13 @@ class Frontier:
     ``table``: one row per budget, columns :data:`FRONTIER_COLUMNS` (calls/year, USD/year,
     seconds); ``first_team``: one row per precinct of the scenario with the smallest budget OF
     THE GRID whose plan gives the precinct at least one team (empty when none does);
-    ``plans``: the (P, S) team arrays per budget (None when infeasible).
+    ``plans``: the (P, C) team arrays per budget (None when infeasible), in the order of
+    ``table``; ``precincts`` / ``boroughs``: the plan at each budget, one row per (budget,
+    precinct) and (budget, borough) (:meth:`bheard.Plan.by_precinct` / ``by_borough`` of
+    that budget's plan, with ``budget_usd`` first): what the report's budget slider shows;
+    ``limit_note``: where coverage stops rising, which limit binds and what relaxing it
+    would buy (:func:`bheard.optimize.explain.explain_limits` at the first budget that is not
+    spent), empty when the budget binds everywhere.
     """
 
     scenario: str
@@ -100,6 +106,9 @@ class Frontier:
     plans: list = field(default_factory=list, repr=False)
     build_seconds: float = 0.0  # problem data + increments, once
     total_seconds: float = 0.0
+    precincts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    boroughs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    limit_note: list = field(default_factory=list)
 
     def __repr__(self) -> str:
         t = self.table
@@ -116,17 +125,24 @@ class Frontier:
                 "build_seconds": self.build_seconds, "total_seconds": self.total_seconds}
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write frontier.csv, frontier.png and first_team_budget.csv (atomically)."""
+        """Write frontier.csv, frontier.png, first_team_budget.csv and the plan at each budget
+        (frontier_precincts.csv, frontier_boroughs.csv), atomically; and
+        frontier_limits.txt when coverage stops rising (:attr:`limit_note`)."""
         out = ensure_dir(out_dir)
         atomic_write_csv(out / "frontier.csv", self.table)
         atomic_write_csv(out / "first_team_budget.csv", self.first_team)
+        atomic_write_csv(out / "frontier_precincts.csv", self.precincts)
+        atomic_write_csv(out / "frontier_boroughs.csv", self.boroughs)
+        if self.limit_note:
+            atomic_write(out / "frontier_limits.txt",
+                         lambda fh: fh.write("\n".join(self.limit_note) + "\n"), mode="w")
         png = frontier_png(self.table, title=f"{self.scenario}: coverage vs budget")
         atomic_write(out / "frontier.png", lambda fh: fh.write(png), mode="wb")
         return out
 
 
 def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = None,
-             warm_start: bool = True) -> Frontier:
+             warm_start: bool = True, on_point=None, explain: bool = True) -> Frontier:
     """Solve ``scenario`` at each budget (USD/year) and return the :class:`Frontier`.
 
     ``budgets``: anything :func:`parse_budgets` takes. ``time_limit_s`` overrides the
@@ -134,7 +150,11 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     builds the problem data once; its driver runs at each budget with a shared ``cache`` (the
     isolated driver keeps its Erlang-B increments there) and, with ``warm_start``, the
     previous (smaller) budget's plan as a start, which stays feasible when the budget grows.
+    ``on_point(i, n)`` is called after each budget (progress). ``explain``: at the first
+    budget whose money is not all spent, find which limit binds (a few re-solves).
     """
+    from bheard.optimize import make_plan
+    from bheard.plan import Plan
     t0 = time.perf_counter()
     grid = parse_budgets(budgets)
     sc = resolve(scenario, time_limit_s=time_limit_s, base_dir=base_dir)
@@ -144,6 +164,9 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     build_s = time.perf_counter() - t0
 
     rows, plans = [], []
+    precinct_frames: list = []
+    borough_frames: list = []
+    limit_note: list[str] = []
     prev = None
     for b in grid:
         t1 = time.perf_counter()
@@ -158,8 +181,31 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
             cols = formulation.columns(sc_b, data_b, res)
             cost = float((cols.teams * (sc.weeks_per_year
                                         * cols.index.cost_per_team_shift_usd)[None, :]).sum())
-        per_precinct = np.asarray(res.teams).sum(axis=1)[:, None] if feasible else None
-        plans.append(per_precinct)
+        plans.append(np.asarray(res.teams).copy() if feasible else None)
+        if feasible:
+            view = Plan(scenario=sc.name, status=res.status, objective=res.objective,
+                        bound=res.bound, gap=res.gap, annual_cost=cost,
+                        budget=data_b.team_budget_usd_per_year,
+                        eligible_calls=cols.eligible_calls, build_seconds=0.0,
+                        translate_seconds=0.0, solve_seconds=0.0,
+                        assignments=cols.assignments)
+            for frames, table in ((precinct_frames, view.by_precinct()),
+                                  (borough_frames, view.by_borough())):
+                table.insert(0, "budget_usd", float(b))
+                frames.append(table)
+            shift_year = cols.index.cost_per_team_shift_usd * sc.weeks_per_year
+            unspent = data_b.team_budget_usd_per_year - cost
+            if (explain and not limit_note and shift_year.size
+                    and unspent >= float(shift_year[shift_year > 0].min(initial=math.inf))):
+                from bheard.optimize.explain import explain_limits
+
+                report = explain_limits(make_plan(sc_b, formulation, data_b, res))
+                if report is not None:
+                    limit_note.append(f"From ${float(b):,.0f}/year the money is not all"
+                                      f" spent (${unspent:,.0f}/year left):")
+                    limit_note.extend(report.sentences())
+        if on_point is not None:
+            on_point(len(rows) + 1, len(grid))
         u = res.uncertainty if feasible else None
         band = {} if u is None else {
             "heldout_expected_share": u.plan.expected_share, "share_p10": u.plan.share_p10,
@@ -181,7 +227,12 @@ def frontier(scenario, budgets, *, base_dir=None, time_limit_s: float | None = N
     table = frontier_table(rows, eligible)
     first = first_team_budgets(np.asarray(index.precinct), np.asarray(index.borough), grid, plans)
     return Frontier(scenario=sc.name, table=table, first_team=first, eligible_calls=eligible,
-                    plans=plans, build_seconds=build_s, total_seconds=time.perf_counter() - t0)
+                    plans=plans, build_seconds=build_s, total_seconds=time.perf_counter() - t0,
+                    precincts=(pd.concat(precinct_frames, ignore_index=True)
+                               if precinct_frames else pd.DataFrame()),
+                    boroughs=(pd.concat(borough_frames, ignore_index=True)
+                              if borough_frames else pd.DataFrame()),
+                    limit_note=limit_note)
 
 
 def frontier_table(rows: list[dict], eligible_calls: float) -> pd.DataFrame:

@@ -24,8 +24,8 @@ from bheard.data import precincts as precinct_table
 from bheard.errors import InputError
 from bheard.io import csv_bytes, json_bytes, read_unit, write_unit
 from bheard.problem.slots import select_precincts
-from bheard.results import (EquityCost, FixedPointReport, SharedCoverage, SolverReport,
-                            UncertaintySummary)
+from bheard.results import (EquityCost, FixedPointReport, LimitEffect, LimitReport,
+                            SharedCoverage, SolverReport, UncertaintySummary)
 from bheard.scenario import Scenario, load_scenario, scenario_yaml
 from bheard.scenario.loader import safe_load_bytes
 
@@ -40,7 +40,8 @@ PLAN_FILES = ("plan.csv", "summary.json", "scenario.yaml", "hourly.csv")
 PLAN_WHAT = ("a plan folder written by `bheard solve --out` (plan.csv, summary.json and"
              " manifest.json)")
 DERIVED_FILES = ("simulation.json", "simulation_replications.csv",
-                 "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html")
+                 "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html",
+                 "map.png")
 #: extra columns of shared-coverage plans
 SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls"]
 
@@ -144,6 +145,27 @@ class StaggeredSummary:
 
 
 @dataclass
+class PlanAnswer:
+    """What a budget office reads first (:attr:`Plan.answer`): calls/year, USD/year, USD per
+    covered call, mean teams on duty per tour (citywide), precinct numbers."""
+
+    coverage_share: float
+    covered_calls_per_year: float
+    eligible_calls_per_year: float
+    team_cost_usd_per_year: float
+    program_fixed_usd_per_year: float
+    total_cost_usd_per_year: float
+    team_budget_usd_per_year: float
+    unspent_usd_per_year: float
+    cost_per_covered_call_usd: float  # team cost / covered calls
+    total_cost_per_covered_call_usd: float  # with the program's fixed cost
+    teams_on_duty: dict[str, float]
+    precincts: int
+    precincts_with_team: list[int]
+    precincts_without_team: list[int]
+
+
+@dataclass
 class Plan:
     """A staffing plan.
 
@@ -191,6 +213,9 @@ class Plan:
     #: demand uncertainty: the plan and the median plan on held-out demand samples
     #: (``demand.uncertainty``, models/stochastic.md); None for a point-demand plan
     uncertainty: UncertaintySummary | None = field(default=None, repr=False)
+    #: which limit binds and what relaxing it would buy (bheard.explain_limits; the CLI's
+    #: `solve` fills it before saving), None when not computed
+    limits: LimitReport | None = field(default=None, repr=False)
 
     # ---- derived -------------------------------------------------------------------
     @property
@@ -217,15 +242,138 @@ class Plan:
         return self.workforce.headcount if self.workforce is not None else pd.DataFrame()
 
     def by_borough(self) -> pd.DataFrame:
-        """Teams, calls and coverage by borough."""
-        return self._group(["borough"])
+        """Teams, calls and coverage by borough, with its precincts and how many have a team."""
+        g = self._group(["borough"])
+        if len(g):
+            bp = self._group(["precinct", "borough"])
+            g["precincts"] = g["borough"].map(bp.groupby("borough").size()).astype(int)
+            g["precincts_with_team"] = g["borough"].map(
+                bp[bp["team_shifts_per_week"] > 0].groupby("borough").size()).fillna(0).astype(int)
+        else:
+            g["precincts"] = g["precincts_with_team"] = []
+        return g
 
     def by_tour(self) -> pd.DataFrame:
-        """Teams, calls and coverage by tour."""
-        return self._group(["tour"])
+        """Teams, calls and coverage by tour, in the plan's tour order, with the tour's start
+        and the mean citywide teams on duty during it (:meth:`teams_on_duty_by_tour`)."""
+        g = self._group(["tour"])
+        tod = self.teams_on_duty_by_tour()
+        if len(g):
+            order = {t: i for i, t in enumerate(self.tour_names)}
+            g = g.sort_values("tour", key=lambda c: c.map(order).fillna(len(order)),
+                              kind="stable").reset_index(drop=True)
+            t = tod.set_index("tour")
+            g.insert(1, "start", g["tour"].map(t["start"]).fillna(""))
+            g.insert(2, "teams_on_duty_mean", g["tour"].map(t["teams_on_duty_mean"]).astype(float))
+        else:
+            g.insert(1, "start", [])
+            g.insert(2, "teams_on_duty_mean", [])
+        return g
 
     def by_precinct(self) -> pd.DataFrame:
-        return self._group(["precinct", "borough"])
+        """One row per precinct: team-shifts/week, eligible and covered calls/year, coverage
+        share, cost (USD/year), then the mean teams on duty in each tour
+        (``teams_on_duty_<tour>``: the precinct's team-shifts in that tour / the days the
+        tour runs) and ``has_team`` (any team at any time)."""
+        g = self._group(["precinct", "borough"])
+        a = self.assignments
+        for tour in self.tour_names:
+            col = f"teams_on_duty_{tour}"
+            if a.empty:
+                g[col] = []
+                continue
+            m = a["tour"] == tour
+            days = max(a.loc[m, "day"].nunique(), 1)
+            per = a[m].groupby("precinct")["teams"].sum() / days
+            g[col] = g["precinct"].map(per).fillna(0.0).to_numpy(dtype=float)
+        g["has_team"] = g["team_shifts_per_week"] > 0
+        return g
+
+    @property
+    def tour_names(self) -> list[str]:
+        """The plan's tours (or staggered start labels) in the order they were planned."""
+        if self.tours:
+            return [str(t["name"]) for t in self.tours]
+        return list(dict.fromkeys(self.assignments["tour"].astype(str))) if len(
+            self.assignments) else []
+
+    def teams_on_duty_by_tour(self) -> pd.DataFrame:
+        """"When": citywide teams on duty in each tour. ``teams_on_duty_mean`` is the tour's
+        team-shifts/week divided by the days it runs (teams on duty during the tour on an
+        average day); ``_min``/``_max`` over its days; ``start``/``hours`` from the tour."""
+        cols = ["tour", "start", "hours", "days_per_week", "team_shifts_per_week",
+                "teams_on_duty_mean", "teams_on_duty_min", "teams_on_duty_max"]
+        a = self.assignments
+        if a.empty:
+            return pd.DataFrame(columns=cols)
+        info = {str(t["name"]): t for t in self.tours}
+        rows = []
+        for tour in self.tour_names:
+            per_day = a[a["tour"] == tour].groupby("day")["teams"].sum()
+            t = info.get(tour, {})
+            start = t.get("start_hour")
+            rows.append({
+                "tour": tour,
+                "start": "" if start is None else f"{int(start) % 24:02d}:{int(round((float(start) % 1) * 60)):02d}",
+                "hours": float(t.get("hours", float("nan"))),
+                "days_per_week": int(len(per_day)),
+                "team_shifts_per_week": int(per_day.sum()),
+                "teams_on_duty_mean": float(per_day.mean()) if len(per_day) else 0.0,
+                "teams_on_duty_min": int(per_day.min()) if len(per_day) else 0,
+                "teams_on_duty_max": int(per_day.max()) if len(per_day) else 0})
+        return pd.DataFrame(rows, columns=cols)
+
+    def summary_table(self) -> pd.DataFrame:
+        """The headline as a (metric, value, unit) table: what ``--format csv`` prints by default
+        and the spreadsheet's summary sheet."""
+        a = self.answer
+        rows = [("scenario", self.scenario, ""), ("status", self.status, ""),
+                ("coverage_share", a.coverage_share, "share of eligible calls"),
+                ("covered_calls", a.covered_calls_per_year, "calls/year"),
+                ("eligible_calls", a.eligible_calls_per_year, "calls/year"),
+                ("team_cost", a.team_cost_usd_per_year, "USD/year"),
+                ("team_budget", a.team_budget_usd_per_year, "USD/year"),
+                ("unspent_team_budget", a.unspent_usd_per_year, "USD/year"),
+                ("program_fixed_cost", a.program_fixed_usd_per_year, "USD/year"),
+                ("total_cost", a.total_cost_usd_per_year, "USD/year"),
+                ("cost_per_covered_call", a.cost_per_covered_call_usd, "USD per covered call"),
+                ("total_cost_per_covered_call", a.total_cost_per_covered_call_usd,
+                 "USD per covered call"),
+                ("team_shifts_per_week", self.team_shifts_per_week, "team-shifts/week")]
+        rows += [(f"teams_on_duty_{t}", v, "teams (mean over the tour's days)")
+                 for t, v in a.teams_on_duty.items()]
+        rows += [("precincts", a.precincts, "precincts"),
+                 ("precincts_with_team", len(a.precincts_with_team), "precincts"),
+                 ("precincts_without_team", len(a.precincts_without_team), "precincts"),
+                 ("objective", self.objective, "calls/year"), ("bound", self.bound, "calls/year"),
+                 ("gap", self.gap, "relative")]
+        return pd.DataFrame(rows, columns=["metric", "value", "unit"])
+
+    @property
+    def answer(self) -> "PlanAnswer":
+        """The plan's headline figures, for the first screen of the CLI and the report:
+        coverage, cost, cost per covered call, teams on duty per tour, precincts with and
+        without a team (formatting only: every figure is a field of the plan or a sum of its
+        assignments)."""
+        bp = self.by_precinct()
+        tod = self.teams_on_duty_by_tour()
+        covered = float(self.objective) if self.feasible else 0.0
+        per = (lambda usd: usd / covered if covered > 0 else float("nan"))
+        return PlanAnswer(
+            coverage_share=self.coverage_share if self.feasible else float("nan"),
+            covered_calls_per_year=covered,
+            eligible_calls_per_year=float(self.eligible_calls),
+            team_cost_usd_per_year=float(self.annual_cost),
+            program_fixed_usd_per_year=float(self.program_fixed_usd_per_year),
+            total_cost_usd_per_year=float(self.total_cost_usd_per_year),
+            team_budget_usd_per_year=float(self.budget),
+            unspent_usd_per_year=float(self.budget - self.annual_cost),
+            cost_per_covered_call_usd=per(float(self.annual_cost)),
+            total_cost_per_covered_call_usd=per(float(self.total_cost_usd_per_year)),
+            teams_on_duty={r.tour: float(r.teams_on_duty_mean) for r in tod.itertuples()},
+            precincts=int(len(bp)),
+            precincts_with_team=[int(p) for p in bp.loc[bp["has_team"], "precinct"]],
+            precincts_without_team=[int(p) for p in bp.loc[~bp["has_team"], "precinct"]])
 
     def _group(self, keys: list[str]) -> pd.DataFrame:
         a = self.assignments
@@ -256,6 +404,8 @@ class Plan:
             v = getattr(self, name)
             if v is not None:
                 out[name] = asdict(v)
+        if self.limits is not None:
+            out["limits"] = _finite(asdict(self.limits))
         if self.staggered is not None:
             out["staggered"] = {f.name: getattr(self.staggered, f.name)
                                 for f in fields(self.staggered) if f.name != "hourly"}
@@ -390,6 +540,13 @@ class Plan:
         def typed(kind, name):
             return kind(**d[name]) if d.get(name) is not None else None
 
+        limits = None
+        if isinstance(d.get("limits"), dict):
+            lim = {k: (nan if v is None else v) for k, v in d["limits"].items()}
+            lim["effects"] = [LimitEffect(**{k: (nan if v is None else v) for k, v in e.items()})
+                              for e in lim.get("effects") or []]
+            limits = LimitReport(**lim)
+
         return cls(scenario=s["scenario"], status=s["status"],
                    objective=_num(s["objective_covered_calls_per_year"]),
                    bound=_num(s["bound_covered_calls_per_year"]), gap=_num(s["gap"]),
@@ -408,7 +565,8 @@ class Plan:
                    equity_cost=typed(EquityCost, "equity_cost"), staggered=st,
                    uncertainty=(UncertaintySummary.from_dict(d["uncertainty"])
                                 if d.get("uncertainty") is not None else None),
-                   program_fixed_usd_per_year=_num(s.get("program_fixed_usd_per_year"), 0.0))
+                   program_fixed_usd_per_year=_num(s.get("program_fixed_usd_per_year"), 0.0),
+                   limits=limits)
 
     def __repr__(self) -> str:
         if not self.feasible:
@@ -555,6 +713,17 @@ def check_assignments(path: Path, a: pd.DataFrame, s: dict, sc: Scenario | None)
     if tsw is not None and tsw != int(teams.sum()):
         raise _bad(path, "teams", f"{int(teams.sum())} team-shifts/week",
                    f"the total of summary.json ({tsw}): files of one run")
+
+
+def _finite(obj):
+    """A JSON-ready copy with non-finite floats as None."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _num(x, default=float("nan")) -> float:

@@ -257,3 +257,72 @@ class SolveResult:
     fixed_point: FixedPointReport | None = None
     equity_cost: EquityCost | None = None
     uncertainty: UncertaintySummary | None = None
+
+
+@dataclass
+class LimitEffect:
+    """What relaxing one limit would buy, found by re-solving the scenario with only that
+    limit relaxed (:func:`bheard.optimize.explain.explain_limits`).
+
+    ``limit``: the scenario field (``budget.annual_usd``, ``limits.max_teams_per_slot``,
+    ``limits.max_teams_per_tour``, ``workforce.max_headcount``); ``binds``: the plan is at
+    this limit; ``current`` / ``relaxed``: the value and what was tried, in words;
+    ``extra_covered_calls`` (calls/year) and ``extra_cost_usd`` (USD/year of team cost) of the
+    re-solved plan against this one; ``detail``: where the limit binds.
+    """
+
+    limit: str
+    binds: bool
+    current: str
+    relaxed: str
+    extra_covered_calls: float
+    extra_cost_usd: float
+    detail: str = ""
+
+
+@dataclass
+class LimitReport:
+    """Which limit stops a plan: the budget (less than one more team-shift a week for a year
+    is left) or another limit (money is left but coverage cannot rise), with what relaxing
+    each binding limit would buy. USD/year, calls/year."""
+
+    unspent_usd: float
+    cheapest_team_shift_year_usd: float
+    budget_binds: bool
+    effects: list[LimitEffect] = field(default_factory=list)
+    method: str = ("each limit relaxed alone and the scenario re-solved to the same gap;"
+                   " the difference in covered calls is what relaxing it would buy")
+
+    def sentences(self) -> list[str]:
+        """The finding in words (the CLI and the report print these)."""
+        out = []
+        eff = {e.limit: e for e in self.effects}
+        b = eff.get("budget.annual_usd")
+        if self.budget_binds:
+            s = (f"The budget binds: ${self.unspent_usd:,.0f}/year is left, less than one more"
+                 f" team-shift a week for a year (${self.cheapest_team_shift_year_usd:,.0f}).")
+            if b is not None:
+                s += (f" {b.relaxed} would cover {b.extra_covered_calls:,.0f} more calls/year"
+                      f" (re-solved).")
+            out.append(s)
+        else:
+            binding = [e for e in self.effects if e.binds and e.limit != "budget.annual_usd"]
+            names = (" and ".join(e.limit for e in binding) + " keeps coverage from rising"
+                     if binding else "no limit keeps coverage from rising: every team that"
+                     " would add coverage is bought")
+            out.append(f"${self.unspent_usd:,.0f}/year of the team budget is left unspent:"
+                       f" the budget does not bind; {names}.")
+            if b is not None:
+                out.append(f"{b.relaxed} would cover {b.extra_covered_calls:,.0f} more"
+                           f" calls/year (re-solved).")
+        for e in self.effects:
+            if e.limit == "budget.annual_usd":
+                continue
+            if not e.binds:
+                out.append(f"{e.limit} = {e.current} is reached ({e.detail}), but {e.relaxed}"
+                           f" would add no coverage (re-solved).")
+                continue
+            out.append(f"{e.limit} = {e.current} binds ({e.detail}); {e.relaxed} would cover"
+                       f" {e.extra_covered_calls:,.0f} more calls/year for"
+                       f" ${e.extra_cost_usd:,.0f}/year more (re-solved).")
+        return out

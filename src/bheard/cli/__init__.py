@@ -18,11 +18,11 @@ import sys
 import typer
 
 from bheard import __version__
-from bheard.cli import data, demand, evaluate, geography, solve, workflows
+from bheard.cli import compare, data, demand, evaluate, geography, solve, workflows
 from pathlib import Path
 from typing import List, Optional
 
-from bheard.cli.common import err_console, fail_input, guarded, out_console
+from bheard.cli.common import PipeSafeStdout, err_console, fail_input, guarded, out_console
 from bheard.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -58,6 +58,7 @@ app.command("calibrate")(guarded(evaluate.calibrate))
 app.command("frontier")(guarded(workflows.frontier_cmd))
 app.command("batch")(guarded(workflows.batch_cmd))
 app.command("report")(guarded(workflows.report_cmd))
+app.command("compare")(guarded(compare.compare_cmd))
 app.command("ingest")(guarded(demand.ingest_cmd))
 app.command("forecast")(guarded(demand.forecast_cmd))
 app.command("reach")(guarded(geography.reach))
@@ -67,7 +68,21 @@ data_app.command("travel-times")(guarded(geography.travel_times))
 
 
 def main() -> None:
-    """Console-script entry point; user errors anywhere become exit code 2."""
+    """Console-script entry point; user errors anywhere become exit code 2. Standard output
+    survives a closed pipe (:class:`~bheard.cli.common.PipeSafeStdout`): ``bheard solve ... |
+    head`` exits with the command's own code."""
+    if sys.stdout is not None and not isinstance(sys.stdout, PipeSafeStdout):
+        sys.stdout = PipeSafeStdout(sys.stdout)
+    try:
+        _run()
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _run() -> None:
     try:
         app()
     except InputError as exc:  # raised outside a command (e.g. while parsing options)

@@ -59,7 +59,7 @@ def _synthetic_banner(paths: list[Path]) -> None:
 
 def ingest_cmd(
     files: List[Path] = typer.Argument(..., help="EMS or NYPD export CSVs (.csv/.csv.gz) or folders of them"),
-    report: Path = typer.Option(Path("ingest_report.json"), "--report", help="where to write the JSON report"),
+    report: Optional[Path] = typer.Option(None, "--report", help="also write the JSON report here (default: printed only)"),
     counts: Optional[Path] = typer.Option(None, "--counts", help="also write weekly counts (CSV) for `bheard forecast`"),
     start: Optional[str] = typer.Option(None, help="first accepted date YYYY-MM-DD (default 2005-01-01)"),
     end: Optional[str] = typer.Option(None, help="first date not accepted YYYY-MM-DD (default tomorrow)"),
@@ -71,8 +71,9 @@ def ingest_cmd(
     result = ingest(files, start=_date(start, "--start"), end=_date(end, "--end"))
     console.print(ingest_table(result))
     console.print(result.summary(), markup=False, highlight=False)
-    result.save_report(report)
-    console.print(f"report written to {report}", markup=False, highlight=False)
+    if report is not None:
+        result.save_report(report)
+        console.print(f"report written to {report}", markup=False, highlight=False)
     if counts is not None:
         result.save_counts(counts)
         console.print(f"weekly counts written to {counts}", markup=False, highlight=False)
@@ -84,18 +85,41 @@ def forecast_cmd(
     weeks: int = typer.Option(4, help="target weeks"),
     quantile: float = typer.Option(0.5, help="quantile of the rate written as calls_per_hour"),
     backtest: bool = typer.Option(False, "--backtest", help="also run a rolling-origin backtest"),
-    origins: int = typer.Option(4, help="backtest origins"),
+    origins: Optional[int] = typer.Option(None, help="backtest origins (default: as many as the history allows, at most 4)"),
     horizon: int = typer.Option(4, help="backtest horizon (weeks)"),
 ) -> None:
-    """Forecast eligible calls/hour per (precinct, hour of week); optionally backtest."""
+    """Forecast eligible calls/hour per (precinct, hour of week); optionally backtest.
+
+    The backtest needs 8 training weeks plus origins x horizon weeks of history (8 + 4 x 4 =
+    24 weeks for the default 4 origins); with less, it runs as many origins as fit, and a
+    history too short for one origin is refused before anything is written."""
     from bheard.demand.forecast import backtest as run_backtest
+    from bheard.demand.forecast import backtest_origins_that_fit, backtest_weeks_needed
     from bheard.demand.forecast import forecast_calls as run_forecast
     from bheard.demand.ingest import load_history
 
+    if horizon < 1 or (origins is not None and origins < 1):
+        raise InputError.single(None, "--origins/--horizon", f"{origins}/{horizon}",
+                                "integers >= 1")
     _synthetic_banner([history])
     ingested = load_history(history)
     if ingested.report.period_end is None:
         raise InputError.single(history, "history", "0 full weeks", "at least one full week of call records")
+    if backtest:  # check before writing anything: the backtest must fit the history
+        W = len(ingested.report.covered_weeks)
+        fit = backtest_origins_that_fit(W, horizon, most=origins or 4)
+        if fit < (origins or 1):
+            n = origins or 1
+            raise InputError.single(history, "history", f"{W} full weeks",
+                                    f"at least {backtest_weeks_needed(n, horizon)} full weeks for"
+                                    f" --backtest with {n} origin(s) x {horizon} weeks (8"
+                                    f" training weeks + origins x horizon); fewer --origins or a"
+                                    f" shorter --horizon")
+        if origins is None and fit < 4:
+            console.print(f"[yellow]note:[/] backtest with {fit} origin(s) x {horizon} weeks:"
+                          f" {W} full weeks of history (4 origins need"
+                          f" {backtest_weeks_needed(4, horizon)})")
+        origins = fit
     start = _date(target_start, "--target-start") or ingested.report.period_end
     res = run_forecast(ingested, start, weeks, quantile)
     atomic_write_text(out, res.table.to_csv(index=False, float_format="%.6g"))

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bheard.cli.common import fail_input, fmt
+from bheard.cli.common import Output, fail_input, fmt, format_option, status
 from bheard.cli.common import out_console as console
 from bheard.errors import InputError
 DISPATCH_MODES = ("isolated", "pooled", "shared")
@@ -29,34 +29,35 @@ def _ci(v) -> str:
     return f"{_pct(m)} [{_pct(lo)}, {_pct(hi)}]"
 
 
-def print_simulation(r, console: Console = console) -> None:
-    """Readable summary of a :class:`bheard.simulate.SimResult`."""
+def print_simulation(r, output=None) -> None:
+    """Readable summary of a :class:`bheard.simulate.SimResult` (``--format`` aware)."""
+    from bheard.cli.common import Output
+
+    out = output if output is not None else Output("auto")
     o = r.overall
-    console.print(f"[bold]{escape(r.scenario)}[/]: simulated {r.replications} replications x {r.weeks}"
-                  f" weeks, dispatch {r.dispatch}, seed {r.seed} ({r.seconds:.2f} s)")
-    console.print(f"  eligible calls/replication: {fmt(o['calls_per_replication'][0], 'calls')}")
-    console.print(f"  served, of calls in operating hours: {_ci(o['served_share_operating_hours'])}"
-                  " (95% CI over replications)")
-    if r.predicted_share is not None:
-        m = o["served_share_operating_hours"][0]
-        console.print(f"  optimizer's Erlang-model prediction: {_pct(r.predicted_share)} "
-                      f"(simulated - predicted = {100 * (m - r.predicted_share):+.1f} pp; see"
-                      " models/simulation.md for why they differ)")
-    console.print(f"  served, of all eligible calls: {_ci(o['served_share'])}")
-    console.print(f"  lost: all teams busy {_ci(o['lost_busy_share'])}; no team on duty for the"
-                  f" precinct {_ci(o['lost_no_team_share'])}; outside operating hours"
-                  f" {_ci(o['lost_off_hours_share'])}")
-    rm, rp = o["response_median_min"][0], o["response_p90_min"][0]
-    console.print(f"  team utilization {_ci(o['utilization'])}; response time median "
-                  f"{rm:.1f} min, p90 {rp:.1f} min")
-    t = Table(title="By tour", title_justify="left")
-    for col in ("tour", "calls", "served", "lost busy", "lost no team", "off hours", "served share"):
-        t.add_column(col, justify="left" if col == "tour" else "right")
-    for row in r.by_tour.itertuples(index=False):
-        t.add_row(escape(str(row.tour)), fmt(row.calls, "int"), fmt(row.served, "int"),
-                  fmt(row.lost_busy, "int"), fmt(row.lost_no_team, "int"),
-                  fmt(row.lost_off_hours, "int"), _pct(row.served_share))
-    console.print(t)
+    if out.mode != "csv":
+        out.line(f"{r.scenario}: simulated {r.replications} replications x {r.weeks} weeks,"
+                 f" dispatch {r.dispatch}, seed {r.seed} ({r.seconds:.2f} s)", style="bold")
+        out.line(f"  eligible calls/replication: {fmt(o['calls_per_replication'][0], 'calls')}")
+        out.line(f"  served, of calls in operating hours: {_ci(o['served_share_operating_hours'])}"
+                 " (95% CI over replications)")
+        if r.predicted_share is not None:
+            m = o["served_share_operating_hours"][0]
+            out.line(f"  optimizer's Erlang-model prediction: {_pct(r.predicted_share)} "
+                     f"(simulated - predicted = {100 * (m - r.predicted_share):+.1f} pp; see"
+                     " models/simulation.md for why they differ)")
+        out.line(f"  served, of all eligible calls: {_ci(o['served_share'])}")
+        out.line(f"  lost: all teams busy {_ci(o['lost_busy_share'])}; no team on duty for the"
+                 f" precinct {_ci(o['lost_no_team_share'])}; outside operating hours"
+                 f" {_ci(o['lost_off_hours_share'])}")
+        rm, rp = o["response_median_min"][0], o["response_p90_min"][0]
+        out.line(f"  team utilization {_ci(o['utilization'])}; response time median "
+                 f"{rm:.1f} min, p90 {rp:.1f} min")
+    t = r.by_tour.rename(columns={"calls": "calls_per_replication"})
+    cols = ["tour", "calls_per_replication", "served", "lost_busy", "lost_no_team",
+            "lost_off_hours", "served_share"]
+    out.table(f"By tour (calls per replication of {r.weeks} weeks: mean of"
+              f" {r.replications})", t[[c for c in cols if c in t.columns]])
 
 
 def simulate(
@@ -72,6 +73,7 @@ def simulate(
     max_wait: Optional[float] = typer.Option(
         None, "--max-wait", help="Minutes a call may wait for a team (default 0)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the results."),
+    output_format: str = format_option(),
 ):
     """Simulate a plan call by call: share of eligible calls that get a team."""
     from bheard.simulate import simulate as run
@@ -92,13 +94,16 @@ def simulate(
             raise InputError.single(scenario_or_plan, "(file)", str(scenario_or_plan),
                                     "an existing scenario file or plan folder")
         kw = {} if max_wait is None else {"max_wait_min": max_wait}
-        r = run(scenario_or_plan, replications, seed, scenario=scenario, dispatch=dispatch, **kw)
+        with status(f"simulating {replications or 'the scenario default of'} replications..."):
+            r = run(scenario_or_plan, replications, seed, scenario=scenario, dispatch=dispatch,
+                    **kw)
     except InputError as exc:
         fail_input(exc)
-    print_simulation(r)
+    output = Output(output_format)
+    print_simulation(r, output)
     if out is not None:
         r.save(out)
-        console.print(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs", markup=False, highlight=False)
+        output.line(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs")
 
 def calibrate(
     validate: Optional[Path] = typer.Option(
@@ -119,7 +124,9 @@ def calibrate(
     if quick:
         kw = dict(taus=np.arange(1.0, 6.01, 0.5), alphas=np.array([0.6, 0.7, 0.8, 0.9, 1.0]),
                   replications={"pilot_2021": 10, "fy24": 2})
-    c = run(seed=seed, **kw)
+    with status("calibrating: simulating the published records over a grid of busy times"
+                " and availabilities..."):
+        c = run(seed=seed, **kw)
     console.print(f"[bold]calibration[/] ({'exactly identified' if c.exact else 'least squares, no exact crossing'})")
     console.print(f"  service_time_hours (mean busy time per call) = {c.service_time_hours:.2f} h")
     console.print(f"  availability (share of on-duty time available) = {c.availability:.3f}")

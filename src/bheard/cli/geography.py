@@ -15,8 +15,9 @@ def travel_times(
     scenario: Optional[Path] = typer.Option(
         None, "--scenario", "-s", help="Scenario whose tours and geography settings to use"
         " (default: dcs_citywide's three tours and the documented defaults)."),
-    out: Path = typer.Option(Path("travel_times.csv"), "--out", "-o",
-                             help="CSV to write: origin,destination,tour,minutes."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="CSV to write: origin,destination,tour,minutes"
+                                       " (default: standard output)."),
 ):
     """Write the formula's travel times (minutes) between all precincts, per tour.
 
@@ -42,6 +43,11 @@ def travel_times(
     except InputError as exc:
         fail_input(exc)
     df = travel_times_frame(table, settings, tours)
+    if out is None:  # never into the current folder unasked: the CSV goes to standard output
+        import sys
+
+        df.to_csv(sys.stdout, index=False)
+        return
     atomic_write_csv(out, df)
     out_console.print(f"wrote {len(df):,} rows ({len(table)} precincts x {len(tours)} tours)"
                       f" to {out}", markup=False, highlight=False)

@@ -14,7 +14,8 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from bheard.cli.common import err_console, fail_input, fmt, out_console
+from bheard.cli.common import (Output, err_console, fail_input, format_option, out_console,
+                               progress)
 from bheard.constants import FEASIBLE_STATUSES
 from bheard.errors import InputError
 from bheard.io import safe_filename
@@ -25,28 +26,50 @@ def frontier_cmd(
     budgets: str = typer.Option(..., "--budgets", help="START:STOP:N (N budgets in USD/year, "
                                 "both ends included, e.g. 50e6:1.1e9:25) or a comma list."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for frontier.csv, "
-                                       "frontier.png and first_team_budget.csv (default "
-                                       "out/<scenario name>-frontier)."),
+                                       "frontier.png, first_team_budget.csv and the plan at "
+                                       "each budget (frontier_precincts.csv, "
+                                       "frontier_boroughs.csv; default out/<scenario "
+                                       "name>-frontier)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit",
                                                help="Solver time limit per budget (seconds)."),
+    output_format: str = format_option(),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write one Excel workbook "
+                                        "(frontier, first-team budgets, plan by borough at "
+                                        "each budget)."),
 ):
-    """Coverage vs budget: re-solve one scenario at many budgets (model data built once)."""
+    """Coverage vs budget: re-solve one scenario at many budgets (model data built once);
+    says where coverage stops rising and which limit binds there."""
     from bheard.frontier import frontier
 
+    output = Output(output_format)
     try:
         if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
             raise InputError.single("--time-limit", "--time-limit", time_limit,
                                     "a number > 0 (seconds)")
-        fr = frontier(scenario, budgets, time_limit_s=time_limit)
+        with progress("frontier") as bar:
+            fr = frontier(scenario, budgets, time_limit_s=time_limit, on_point=bar.advance)
     except InputError as exc:
         fail_input(exc)
     dest = out if out is not None else Path("out") / f"{safe_filename(fr.scenario)}-frontier"
     fr.save(dest)
-    _print_frontier(fr, out_console)
-    out_console.print(f"wrote {dest / 'frontier.csv'}, {dest / 'frontier.png'} and "
-                      f"{dest / 'first_team_budget.csv'} ({fr.total_seconds:.1f} s)", markup=False, highlight=False)
+    output.table(f"{fr.scenario}: budget frontier", fr.table, FRONTIER_SHOWN)
+    for line in fr.limit_note:
+        output.line(line)
+    output.line(f"wrote {dest / 'frontier.csv'}, {dest / 'frontier.png'},"
+                f" {dest / 'first_team_budget.csv'} and the plan at each budget"
+                f" ({fr.total_seconds:.1f} s)")
+    if xlsx is not None:
+        from bheard.spreadsheet import frontier_sheets, write_workbook
+
+        output.line(f"wrote {write_workbook(xlsx, frontier_sheets(fr))}")
     if not (fr.table["status"].isin(list(FEASIBLE_STATUSES))).any():
         raise typer.Exit(1)
+
+
+#: frontier columns shown by the command (all of them go to frontier.csv)
+FRONTIER_SHOWN = ["budget_usd", "covered_calls", "coverage_share", "annual_cost_usd",
+                  "team_shifts_per_week", "marginal_calls_per_million_usd", "status"]
+
 
 def batch_cmd(
     scenarios: List[str] = typer.Argument(..., help="Scenario files, folders or glob "
@@ -69,7 +92,7 @@ def batch_cmd(
         if workers is not None and workers < 1:
             raise InputError.single("--workers", "--workers", workers, "an integer >= 1")
         res = batch(scenarios, out, workers=workers, dask=dask, progress=progress,
-                    force=force,
+                    force=force, raise_if_all_failed=False,
                     on_result=None if progress else (lambda r: out_console.print(
                         f"{r['run']:6s} {r['scenario']} {r['status']}", highlight=False, markup=False)))
     except InputError as exc:
@@ -108,18 +131,3 @@ def report_cmd(
     except InputError as exc:
         fail_input(exc)
     out_console.print(f"wrote {path}", markup=False, highlight=False)
-
-
-def _print_frontier(fr, console) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{escape(fr.scenario)}: budget frontier", title_justify="left")
-    for col in ("budget $M/yr", "covered calls/yr", "coverage", "gap", "status",
-                "team-shifts/wk", "calls per extra $1M"):
-        t.add_column(col, justify="right")
-    for r in fr.table.itertuples(index=False):
-        m = r.marginal_calls_per_million_usd
-        t.add_row(fmt(r.budget_usd / 1e6), fmt(r.covered_calls, "calls"),
-                  fmt(r.coverage_share, "share"), fmt(r.gap, "gap"), escape(str(r.status)),
-                  fmt(r.team_shifts_per_week, "int"), fmt(m))
-    console.print(t)

@@ -483,11 +483,19 @@ class ForecastResult:
     quantile: float
     ingest: IngestResult | None = field(default=None, repr=False)
 
+    @property
+    def citywide_calls_per_hour(self) -> float:
+        """Mean eligible calls/hour citywide over the week: the table has one rate per
+        (precinct, hour of week), so the week's calls are their sum and the mean hour is that
+        sum / 168 (not the sum itself)."""
+        return float(self.table["calls_per_hour"].sum()) / HOURS_PER_WEEK
+
     def summary(self) -> str:
-        total = self.table["calls_per_hour"].sum()
+        per_hour = self.citywide_calls_per_hour
         return (
             f"forecast {self.target_start} + {self.weeks} week(s), quantile {self.quantile}: "
-            f"{total:.2f} eligible calls/hour citywide ({total * HOURS_PER_WEEK:.0f} calls/week) "
+            f"{per_hour:,.2f} eligible calls/hour citywide ({per_hour * HOURS_PER_WEEK:,.0f}"
+            f" calls/week) "
             f"in {self.table['precinct'].nunique()} precincts. {self.model.summary()}"
         )
 
@@ -611,6 +619,23 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
 DEVIANCE_FLOOR = 0.01
 
 
+#: full weeks of history the model is fitted on before the first backtest origin
+BACKTEST_MIN_TRAIN_WEEKS = 8
+
+
+def backtest_weeks_needed(origins: int, horizon_weeks: int) -> int:
+    """Full weeks of history a backtest needs: ``origins x horizon_weeks`` scored weeks after
+    :data:`BACKTEST_MIN_TRAIN_WEEKS` training weeks."""
+    return int(origins) * int(horizon_weeks) + BACKTEST_MIN_TRAIN_WEEKS
+
+
+def backtest_origins_that_fit(history_weeks: int, horizon_weeks: int, most: int = 4) -> int:
+    """The most backtest origins (at most ``most``) a history of ``history_weeks`` full weeks
+    allows with ``horizon_weeks``-week horizons; 0 when not even one fits."""
+    room = int(history_weeks) - BACKTEST_MIN_TRAIN_WEEKS
+    return max(0, min(int(most), room // max(int(horizon_weeks), 1)))
+
+
 def backtest(
     history: str | Path | Sequence[str | Path] | IngestResult,
     *,
@@ -635,9 +660,9 @@ def backtest(
     ingested = history if isinstance(history, IngestResult) else load_history(history, rules=rules, precincts=precincts)
     arrays = to_arrays(ingested, precincts)
     W = len(arrays.week_starts)
-    need = origins * horizon_weeks + 8
+    need = backtest_weeks_needed(origins, horizon_weeks)
     if W < need:
-        raise InputError.single(None, "history", f"{W} weeks", f"at least {need} full weeks for {origins} origins x {horizon_weeks} weeks")
+        raise InputError.single(None, "history", f"{W} weeks", f"at least {need} full weeks for {origins} origins x {horizon_weeks} weeks ({BACKTEST_MIN_TRAIN_WEEKS} training weeks before the first origin)")
     notes = []
     rows = []
     origin_dates = []

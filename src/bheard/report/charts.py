@@ -83,54 +83,71 @@ def hour_of_week_profile(assignments: pd.DataFrame, tours: list[dict]) -> pd.Dat
 # figures
 # ----------------------------------------------------------------------------------------
 def precinct_map(by_precinct: pd.DataFrame, title: str = "") -> bytes:
-    """Precincts coloured by expected coverage share; circles sized by team-shifts/week.
-
-    Precincts not in the plan are grey. ``by_precinct`` has columns precinct,
-    team_shifts_per_week, coverage_share (from :meth:`bheard.Plan.by_precinct`).
+    """The plan's map as a PNG a planner can read on a screen (12 x 12 in at 110 dpi):
+    precincts coloured by expected coverage share, hatched grey where the precinct has no
+    team (no circle), a circle sized by team-shifts/week on staffed precincts, every
+    precinct's number, borough outlines, a colour bar and a circle-size legend. Precincts
+    outside the scenario are light grey. ``by_precinct``: :meth:`bheard.Plan.by_precinct`.
     """
     from bheard.data import boundaries
 
     plt = _plt()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     gdf = boundaries()
     gdf = gdf.merge(by_precinct[["precinct", "team_shifts_per_week", "coverage_share"]],
                     on="precinct", how="left")
     in_plan = gdf["team_shifts_per_week"].notna()
-    fig, ax = plt.subplots(figsize=(9, 9))
+    staffed = in_plan & (gdf["team_shifts_per_week"] > 0)
+    fig, ax = plt.subplots(figsize=(12, 12))
     if (~in_plan).any():
-        gdf[~in_plan].plot(ax=ax, color="#d9d9d9", edgecolor="white", linewidth=0.5)
-    if in_plan.any():
-        gdf[in_plan].plot(ax=ax, column="coverage_share", cmap="YlGnBu", vmin=0.0, vmax=1.0,
+        gdf[~in_plan].plot(ax=ax, color="#eeeeee", edgecolor="white", linewidth=0.5)
+    unstaffed = in_plan & ~staffed
+    if unstaffed.any():
+        gdf[unstaffed].plot(ax=ax, color="#f0f0f0", edgecolor="white", linewidth=0.5,
+                            hatch="///")
+    if staffed.any():
+        gdf[staffed].plot(ax=ax, column="coverage_share", cmap="Blues", vmin=0.0, vmax=1.0,
                           edgecolor="white", linewidth=0.5, legend=True,
-                          legend_kwds={"label": "expected coverage share of eligible calls",
-                                       "shrink": 0.6})
-        pts = gdf[in_plan].copy()
-        pts["geometry"] = pts.geometry.representative_point()
-        teams = pts["team_shifts_per_week"].astype(float)
-        size = 8 + 220 * teams / max(float(teams.max()), 1.0)
-        ax.scatter(pts.geometry.x, pts.geometry.y, s=size, facecolor="#e6550d", alpha=0.55,
-                   edgecolor="black", linewidth=0.4, zorder=3)
-        for x, y, n in zip(pts.geometry.x, pts.geometry.y, teams):
-            if n > 0:
-                ax.annotate(f"{int(n)}", (x, y), fontsize=5.5, ha="center", va="center",
-                            zorder=4)
-        from matplotlib.lines import Line2D
+                          legend_kwds={"label": "expected coverage of eligible calls (share)",
+                                       "shrink": 0.5})
+    gdf.dissolve(by="borough").boundary.plot(ax=ax, color="#333333", linewidth=1.4)
+    pts = gdf.copy()
+    pts["geometry"] = pts.geometry.representative_point()
+    ref = max(float(gdf.loc[staffed, "team_shifts_per_week"].max()) if staffed.any() else 1.0,
+              1.0)
 
-        ref = max(float(teams.max()), 1.0)
-        handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="#e6550d",
-                          alpha=0.55, markeredgecolor="black",
-                          markersize=np.sqrt(8 + 220 * v / ref), label=f"{int(v)}")
-                   for v in sorted({int(round(ref / 4)), int(round(ref / 2)), int(ref)}) if v > 0]
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="#d9d9d9", label="not in scenario"))
-        ax.legend(handles=handles, title="team-shifts/week", loc="upper left", fontsize=8,
-                  title_fontsize=8, frameon=True)
+    def area(v):
+        return 400.0 * np.asarray(v, dtype=float) / ref
+
+    if staffed.any():
+        st = pts[staffed]
+        ax.scatter(st.geometry.x, st.geometry.y, s=area(st["team_shifts_per_week"]),
+                   facecolor="#e6550d", alpha=0.75, edgecolor="#5a2500", linewidth=0.5,
+                   zorder=3)
+    for x, y, p in zip(pts.geometry.x, pts.geometry.y, pts["precinct"]):
+        ax.annotate(str(int(p)), (x, y), fontsize=7, ha="center", va="bottom",
+                    xytext=(0, 5), textcoords="offset points", zorder=4,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
+                          "alpha": 0.6})
+    sizes = sorted({max(int(round(ref / 4)), 1), max(int(round(ref / 2)), 1), int(ref)})
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="#e6550d", alpha=0.75,
+                      markeredgecolor="#5a2500", markersize=float(np.sqrt(area(v))),
+                      label=f"{v} team-shifts/week") for v in sizes]
+    handles += [Patch(facecolor="#f0f0f0", hatch="///", edgecolor="#999999",
+                      label="no team (no circle)"),
+                Patch(facecolor="#eeeeee", edgecolor="#999999", label="not in the scenario"),
+                Line2D([], [], color="#333333", linewidth=1.4, label="borough boundary")]
+    ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=True, labelspacing=1.2)
     if in_plan.any() and (~in_plan).any():  # zoom to the scenario's precincts, with context
         x0, y0, x1, y1 = gdf[in_plan].total_bounds
-        pad = max(x1 - x0, y1 - y0, 0.02) * 0.35
+        pad = max(x1 - x0, y1 - y0, 0.02) * 0.2
         ax.set_xlim(x0 - pad, x1 + pad)
         ax.set_ylim(y0 - pad, y1 + pad)
     ax.set_axis_off()
-    ax.set_title(title or "Coverage share and teams by precinct")
-    return _png(fig)
+    ax.set_title(title or "Coverage share and teams by precinct", fontsize=14)
+    return _png(fig, dpi=110)
 
 
 def hour_of_week_chart(profile: pd.DataFrame) -> bytes:

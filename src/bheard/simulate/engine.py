@@ -313,7 +313,8 @@ class SimResult:
 
     ``per_replication``: one row per replication (calls, outcome counts, shares, utilization,
     response median/p90). ``overall``: metric -> (mean, 95% CI low, high). ``by_precinct``,
-    ``by_tour``, ``by_hour``: served share per group pooled over replications, with counts.
+    ``by_tour``, ``by_hour``: calls and outcomes per group as the mean per replication (calls
+    per replication of ``weeks`` weeks, not summed over replications), served share pooled.
     ``predicted_share``: the optimizer's Erlang-model coverage of the same plan (if known).
     """
 
@@ -380,12 +381,15 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.to_json(orient="records"))
 
 
-def _group_table(keys: np.ndarray, labels, outcome: np.ndarray, name: str) -> pd.DataFrame:
+def _group_table(keys: np.ndarray, labels, outcome: np.ndarray, name: str,
+                 replications: int = 1) -> pd.DataFrame:
+    """Calls and outcomes per group as the MEAN PER REPLICATION (calls per simulated period,
+    not summed over replications), with the served share pooled over replications."""
     n_groups = len(labels)
     tot = np.bincount(keys, minlength=n_groups)
-    cols = {name: list(labels), "calls": tot}
+    cols = {name: list(labels), "calls": tot / replications}
     for code, oname in enumerate(OUTCOMES):
-        cols[oname] = np.bincount(keys[outcome == code], minlength=n_groups)
+        cols[oname] = np.bincount(keys[outcome == code], minlength=n_groups) / replications
     df = pd.DataFrame(cols)
     with np.errstate(invalid="ignore", divide="ignore"):
         df["served_share"] = np.where(tot > 0, df["served"] / np.maximum(tot, 1), np.nan)
@@ -433,13 +437,15 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
     prec = np.concatenate([r.precinct for r in reps])
     slot = np.concatenate([r.slot for r in reps])
     hour = np.concatenate([np.floor(r.time % 24).astype(np.int64) for r in reps])
-    by_precinct = _group_table(prec, np.asarray(setup.precinct).tolist(), outcome, "precinct")
+    by_precinct = _group_table(prec, np.asarray(setup.precinct).tolist(), outcome, "precinct",
+                               replications)
     tours = list(dict.fromkeys(np.asarray(setup.slot_tour).tolist()))
     tour_of_slot = np.array([tours.index(t) for t in np.asarray(setup.slot_tour).tolist()]
                             + [len(tours)], dtype=np.int64)
-    by_tour = _group_table(tour_of_slot[slot], tours + ["(no tour)"], outcome, "tour")
+    by_tour = _group_table(tour_of_slot[slot], tours + ["(no tour)"], outcome, "tour",
+                           replications)
     by_tour = by_tour[by_tour["calls"] > 0].reset_index(drop=True)
-    by_hour = _group_table(hour, list(range(24)), outcome, "hour")
+    by_hour = _group_table(hour, list(range(24)), outcome, "hour", replications)
     pred = None
     if setup.predicted_covered_calls_per_year is not None and setup.predicted_eligible_calls_per_year:
         pred = setup.predicted_covered_calls_per_year / setup.predicted_eligible_calls_per_year
