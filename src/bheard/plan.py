@@ -31,7 +31,8 @@ ASSIGNMENT_COLUMNS = [
     "expected_covered_calls", "coverage_share", "annual_cost_usd",
 ]
 #: extra columns of shared-coverage plans
-SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls"]
+SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls",
+                  "team_busy_probability"]
 
 
 @dataclass

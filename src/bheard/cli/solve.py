@@ -34,6 +34,16 @@ def print_plan(plan, console: Console = out_console) -> None:
         f"  cost {fmt(plan.annual_cost, 'usd')}/year of {fmt(plan.budget, 'usd')} budget; "
         f"{fmt(plan.team_shifts_per_week, 'int')} team-shifts/week; coverage model "
         f"{escape(plan.coverage_model)}", highlight=False)
+    fp = plan.fixed_point
+    if fp is not None and fp.trace:
+        q = [r["q_mean"] for r in fp.trace[-1:]]
+        console.print(
+            f"  local busy probabilities: fixed point {'converged' if fp.converged else 'NOT converged'}"
+            f" in {fp.iterations} iterations (estimate vs the plan's own: {fp.final_change:.2%}"
+            f" of the calls, tolerance {fp.tolerance:.2%}); teams busy {q[0]:.0%} on average",
+            highlight=False)
+    if plan.status != "optimal" and plan.solver.message:
+        console.print(f"  [yellow]why not optimal:[/] {escape(plan.solver.message)}")
     if plan.workforce is not None and plan.workforce.fte_by_role:
         roles = ", ".join(f"{r} {v:,.1f}" for r, v in plan.workforce.fte_by_role.items())
         console.print(f"  headcount (FTE): {roles}", highlight=False)

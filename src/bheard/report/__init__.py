@@ -168,7 +168,8 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         parts.append('<h2 id="simulation">Predicted vs simulated coverage</h2>')
         ci = pvs.get("ci95") or [None, None]
         rows = [
-            ("optimizer's prediction (Erlang loss model), share of eligible calls in operating hours",
+            ("optimizer's prediction (its coverage model, same dispatch parameters), share of"
+             " eligible calls in operating hours",
              _fmt(pvs.get("predicted"), ".1%")),
             ("simulated share (mean of replications)", _fmt(pvs.get("simulated"), ".1%")),
             ("95% confidence interval", f"{_fmt(ci[0], '.1%')} to {_fmt(ci[1], '.1%')}"),
