@@ -55,3 +55,41 @@ def make_shared(lam, reach, budget, cost=1000.0, max_teams=2, min_teams=0, tau=0
         weeks_per_year=1.0, team_budget_usd_per_year=budget, max_teams=mx, min_teams=mn,
         slot_cap=np.full(S, np.inf) if caps is None else np.asarray(caps, dtype=float),
         reach=reach)
+
+
+def exact_hypercube(lam, teams, pref_loc, tau: float) -> np.ndarray:
+    """Exact hypercube model (Larson 1974): the continuous-time Markov chain over which teams
+    are busy. ``lam`` (P,) calls/hour per precinct; ``teams`` (P,) teams per location;
+    ``pref_loc`` (P, L) locations a call of each precinct may go to, nearest first (``>= P`` =
+    padding); exponential busy times with mean ``tau`` hours. A call goes to the first free
+    team on its list (teams of one location in a fixed order), else is lost. Returns (P,)
+    the share of each precinct's calls that get a team."""
+    lam = np.asarray(lam, dtype=float)
+    teams = np.asarray(teams, dtype=np.int64)
+    P = len(lam)
+    unit_loc = np.repeat(np.arange(P), teams)
+    N = len(unit_loc)
+    units_of = {j: np.flatnonzero(unit_loc == j).tolist() for j in range(P)}
+    order = [[u for j in row if j < P for u in units_of[j]] for row in np.asarray(pref_loc)]
+    n_states = 1 << N
+    Q = np.zeros((n_states, n_states))
+    for s in range(n_states):
+        for i in range(P):
+            for u in order[i]:
+                if not s >> u & 1:
+                    Q[s, s | (1 << u)] += lam[i]
+                    break
+        for u in range(N):
+            if s >> u & 1:
+                Q[s, s & ~(1 << u)] += 1.0 / tau
+    np.fill_diagonal(Q, -Q.sum(axis=1))
+    A = np.vstack([Q.T, np.ones(n_states)])
+    b = np.zeros(n_states + 1)
+    b[-1] = 1.0
+    pi = np.linalg.lstsq(A, b, rcond=None)[0]
+    served = np.zeros(P)
+    for i in range(P):
+        mask = sum(1 << u for u in order[i])
+        free = np.array([(s & mask) != mask for s in range(n_states)])
+        served[i] = pi[free].sum() if order[i] else 0.0
+    return served

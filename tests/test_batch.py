@@ -21,7 +21,9 @@ from bheard.errors import InputError
 from helpers import REPO, SCENARIOS
 
 TINY = SCENARIOS / "examples" / "tiny.yaml"
-CITY = SCENARIOS / "dcs_citywide.yaml"
+# batch mechanics on the isolated citywide model (fast, separable; the default cross-precinct
+# model is tested in test_shared.py)
+CITY = SCENARIOS / "dcs_citywide_isolated.yaml"
 BHEARD = Path(sys.executable).parent / "bheard"
 
 

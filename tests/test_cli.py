@@ -74,7 +74,7 @@ def test_solve_with_simulation_check_and_report(tmp_path):
     r = run("solve", str(SCENARIOS / "examples" / "tiny.yaml"), "--simulate", "3", "--report",
             "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "simulation check (3 replications" in r.stdout and "Tour boundaries" in r.stdout
+    assert "simulation check (3 replications" in r.stdout and "Sampling (+/-)" in r.stdout
     sim = json.loads((out / "simulation.json").read_text())
     plan = json.loads((out / "summary.json").read_text())
     pvs = sim["predicted_vs_simulated"]

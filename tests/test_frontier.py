@@ -27,7 +27,8 @@ def small_dict():
 
 
 def brute_force_best(prob, budget):
-    """Max coverage (calls/year) over every integer plan within budget and bounds."""
+    """Max coverage (calls/year) over every integer plan within budget and bounds, each plan
+    at its own carried-over load (models/dispatch.md)."""
     P, S = prob.shape
     best = -1.0
     for combo in itertools.product(range(prob.kmax + 1), repeat=P * S):
@@ -36,7 +37,8 @@ def brute_force_best(prob, budget):
             continue
         if prob.annual_cost(teams) > budget * (1 + 1e-12):
             continue
-        best = max(best, float(prob.coverage(teams).sum()))
+        own = dataclasses.replace(prob, carry_share=prob.carry_share_of(teams))
+        best = max(best, float(own.coverage(teams).sum()))
     return best
 
 

@@ -20,13 +20,23 @@ def test_plan_fields_and_consistency(tiny):
     assert a["annual_cost_usd"].sum() == pytest.approx(plan.annual_cost, rel=1e-12)
     assert plan.annual_cost <= plan.budget
     assert plan.bound >= plan.objective
-    # per row: covered = eligible * (1 - B(teams, lam * tau)), eligible = 52 * 8 * lam
-    r = a.iloc[5]
-    assert r["eligible_calls"] == pytest.approx(52 * 8 * r["calls_per_hour"])
+    # per row: covered = eligible * (1 - B(teams, a)), eligible = 52 * 8 * lam, with a the
+    # row's offered load (lagged calls/hour x hours of the trip and the service; availability
+    # 1 in this scenario, so the loss is Erlang's B)
+    import dataclasses
+
+    from bheard.problem import problem_from_scenario
     from bheard.queueing import erlang_b
 
-    assert r["expected_covered_calls"] == pytest.approx(
-        r["eligible_calls"] * (1 - erlang_b(int(r["teams"]), r["calls_per_hour"] * 1.75)))
+    prob = problem_from_scenario(plan.resolved_scenario)
+    own = dataclasses.replace(prob, carry_share=prob.carry_share_of(plan.teams))
+    load = own.offered_load()
+    for k in (5, 20):
+        r = a.iloc[k]
+        p_, s_ = divmod(k, prob.shape[1])
+        assert r["eligible_calls"] == pytest.approx(52 * 8 * r["calls_per_hour"])
+        assert r["expected_covered_calls"] == pytest.approx(
+            r["eligible_calls"] * (1 - erlang_b(int(r["teams"]), load[p_, s_])))
     assert plan.by_tour()["expected_covered_calls"].sum() == pytest.approx(plan.objective)
     assert plan.by_borough()["team_shifts_per_week"].sum() == a["teams"].sum()
     for f in ("build_seconds", "solve_seconds"):
@@ -83,11 +93,16 @@ def test_min_teams_and_tour_cap_bind(tiny):
     assert (per_slot == 3).all()  # cap binds: budget is ample
 
 
-@pytest.mark.parametrize("name", ["baseline_2024", "dcs_citywide", "dcs_every_precinct"])
+@pytest.mark.parametrize("name", ["baseline_2024", "dcs_citywide", "dcs_citywide_isolated",
+                                  "dcs_every_precinct"])
 def test_shipped_scenarios_solve_to_optimality(name):
-    """The shipped scenarios solve to the requested gap (1e-4) with HiGHS or the LP bound."""
-    plan = bheard.solve(SCENARIOS / f"{name}.yaml")
-    assert plan.status == "optimal" and plan.gap <= 1e-4
+    """The shipped scenarios solve to the gap they ask for (1e-4; 5e-4 for the cross-precinct
+    default, whose model error against the simulation is about a point) with HiGHS or the LP
+    bound, the local busy-probability fixed point converged where there is one."""
+    sc = bheard.load_scenario(SCENARIOS / f"{name}.yaml")
+    plan = bheard.solve(sc)
+    assert plan.status == "optimal" and plan.gap <= sc.solver.mip_rel_gap <= 5e-4
+    assert plan.fixed_point is None or plan.fixed_point.converged
     assert plan.annual_cost <= plan.budget
 
 
@@ -124,9 +139,14 @@ def test_saved_files_have_the_usual_mode(tmp_path, tiny):
 
 
 def test_baseline_prediction_close_to_audit():
-    """Baseline (shared coverage within 20 min, S-teams-2024, S-response-time; calibrated busy time):
-    the optimizer's expected served share of eligible calls in operating hours is within 5 pp
-    of the audit's 65% (S-audit-served: 24,071 of 37,113, FY22-FY24)."""
+    """Baseline (teams crossing precinct lines within 30 min, S-teams-2024,
+    A-record-dispatch-radius; calibrated dispatch parameters): the optimizer's expected served
+    share of eligible calls in operating hours is below FY24's 73% by less than 5 pp
+    (S-fy24-responses; the prior puts 12% more calls in the area than FY24's 20,411), at the
+    plan's own busy probabilities with the fixed point converged. The audit's 65% for FY22-FY24
+    (S-audit-served) mixes smaller fleets: the validation table's audit row
+    (tests/test_validation.py) compares it like with like."""
     plan = bheard.solve(SCENARIOS / "baseline_2024.yaml")
-    assert plan.coverage_model == "MEXCLP"
-    assert abs(plan.coverage_share - 0.65) < 0.05
+    assert plan.coverage_model == "local busy probabilities (approximate hypercube)"
+    assert plan.fixed_point.converged
+    assert -0.05 < plan.coverage_share - 0.73 < 0.0

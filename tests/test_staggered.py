@@ -282,18 +282,14 @@ def test_staggered_rejects_unsupported_combinations(tmp_path):
 
 
 def test_shipped_dcs_staggered_solves_at_least_as_well_as_fixed_tours():
-    """dcs_staggered.yaml solves to optimality at its gap (5e-4: the anchored costs put it in
-    the hard regime of models/staggered_tours.md); its start set holds 09:00, 17:00 and 01:00,
-    so the dcs_citywide fixed-tour plan is feasible in it and the staggered optimum covers at
-    least as many calls (equal here: the prior is flat within 09-01 and 01-09, S-time-of-day):
-    the certified plan is within its gap of the fixed plan."""
-    fixed = solve(SCEN / "dcs_citywide.yaml")
+    """dcs_staggered.yaml solves to the gap it asks for (1e-3: with breaks and lagged loads
+    the hourly gains differ hour by hour); its start set holds 09:00, 17:00 and 01:00, so the
+    dcs_citywide_isolated fixed-tour plan is feasible in it and the staggered optimum covers at
+    least as many calls, up to both gaps and the carried-over load (each plan at its own)."""
+    fixed = solve(SCEN / "dcs_citywide_isolated.yaml")
     plan = solve(SCEN / "dcs_staggered.yaml")
-    gap = plan.resolved_scenario.solver.mip_rel_gap
-    assert gap <= 5e-4
-    assert plan.status == "optimal" and plan.gap <= gap
-    assert plan.bound >= fixed.objective * (1 - 1e-9)
-    assert plan.objective >= fixed.objective * (1 - gap)
+    assert plan.status == "optimal" and plan.gap <= 1e-3
+    assert plan.objective >= fixed.objective * (1 - 2e-3)
     assert plan.annual_cost <= plan.budget
     assert len(plan.assignments) == 78 * 7 * 10
     assert plan.assignments["eligible_calls"].sum() == pytest.approx(plan.eligible_calls, rel=1e-12)

@@ -60,7 +60,15 @@ def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> li
                     "unit": "",
                     "source": what + ("; CV: ASSUMPTION A-demand-cv" if u.cv_levels else "")
                               + ("; growth: S-fdny-mh-growth" if u.growth is not None else "")})
-    add(sc.teams, "service_time_hours", "hours/call", "teams.service_time_hours")
+    add(sc.teams, "service_time_hours", "hours/call beyond the trip", "teams.service_time_hours")
+    add(sc.dispatch, "availability", "share of on-duty time", "dispatch.availability")
+    add(sc.geography, "dispatch_delay_min", "minutes, receipt to rolling",
+        "geography.dispatch_delay_min")
+    add(sc.dispatch, "max_wait_min", "minutes", "dispatch.max_wait_min")
+    add(sc.dispatch, "handover", "", "dispatch.handover")
+    if sc.coverage.mode == "shared":
+        add(sc.coverage, "response_standard_min", "minutes (null = any team of the area)",
+            "coverage.response_standard_min")
     out.append({"name": "teams.crew", "value": sc.teams.crew.model_dump(), "unit": "persons",
                 "source": "S-team-size (2 EMS + 1 social worker); DCS adds a peer (S-dcs-plan)"})
     if sc.costs is None:
@@ -90,9 +98,9 @@ def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> li
     add(sc.workforce, "paid_hours_per_fte", "hours/year per FTE", "workforce.paid_hours_per_fte")
     add(sc.workforce, "productive_share", "share of paid hours worked",
         "workforce.productive_share")
-    doc = {"MEXCLP": "models/shared_coverage.md", "AMEXCLP": "models/shared_coverage.md"}.get(
-        coverage_model, "models/staggered_tours.md" if "staggered" in coverage_model
-        else "models/isolated_coverage.md")
+    doc = ("models/shared_coverage.md" if "hypercube" in coverage_model
+           else "models/staggered_tours.md" if "staggered" in coverage_model
+           else "models/isolated_coverage.md")
     out.append({"name": "coverage model", "value": coverage_model, "unit": "",
                 "source": f"how a plan's coverage is computed ({doc})"})
     return out

@@ -162,6 +162,7 @@ def slot_reach(scenario, sel: pd.DataFrame, slot_tours) -> np.ndarray:
     """(S, P, P) bool: ``reach[s, i, j]`` for each slot, from the slot's tour travel times."""
     times = scenario_travel_times(scenario, sel)
     std = scenario.coverage.response_standard_min
+    std = float("inf") if std is None else std
     by_tour = {t: response_sets(m, std) for t, m in times.items()}
     return np.stack([by_tour[t] for t in slot_tours]) if len(slot_tours) else np.zeros(
         (0, len(sel), len(sel)), dtype=bool)

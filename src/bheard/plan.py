@@ -43,7 +43,8 @@ DERIVED_FILES = ("simulation.json", "simulation_replications.csv",
                  "simulation_by_precinct.csv", "simulation_by_hour.csv", "report.html",
                  "map.png")
 #: extra columns of shared-coverage plans
-SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls"]
+SHARED_COLUMNS = ["teams_in_range", "own_covered_calls", "neighbour_covered_calls",
+                  "team_busy_probability"]
 
 
 @dataclass

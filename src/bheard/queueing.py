@@ -8,7 +8,10 @@ needs only the mean busy time per call.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.special import gammaln
 
 
 def erlang_b(k, a):
@@ -64,3 +67,157 @@ def erlang_c(n, a):
     a = np.asarray(a, dtype=float)
     b = erlang_b(n.astype(np.int64), a)
     return n * b / (n - a * (1.0 - b))
+
+
+# ----------------------------------------------------------------------------------------
+# loss systems with unavailable servers, dependence factors, lagged load (models/dispatch.md)
+# ----------------------------------------------------------------------------------------
+def carried_load(k, a):
+    """Carried load of an M/G/k/k system, Erlangs: ``a (1 - B(k, a))`` (mean busy servers)."""
+    return np.asarray(a, dtype=float) * (1.0 - erlang_b(k, a))
+
+
+def load_for_occupancy(k, rho, iterations: int = 80):
+    """Offered load ``a`` (Erlangs) at which an M/G/k/k system has occupancy ``rho``, i.e.
+    ``a (1 - B(k, a)) / k = rho`` (bisection; the carried load rises with ``a``).
+
+    ``k`` (int >= 1) and ``rho`` in [0, 1) broadcast. Used to place a symmetric loss system
+    with the same servers and occupancy as a plan (Jarvis's correction, :func:`busy_set_factors`).
+    """
+    k = np.asarray(k, dtype=np.int64)
+    rho = np.clip(np.asarray(rho, dtype=float), 0.0, 1.0 - 1e-9)
+    k, rho = np.broadcast_arrays(k, rho)
+    lo = np.zeros(rho.shape)
+    hi = np.maximum(rho * k / np.maximum(1.0 - rho, 1e-9) + 1.0, 1.0)  # B(k, a) <= a/(k + a)
+    while True:
+        bad = carried_load(k, hi) < rho * k
+        if not bad.any():
+            break
+        hi = np.where(bad, hi * 2.0, hi)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        low = carried_load(k, mid) < rho * k
+        lo = np.where(low, mid, lo)
+        hi = np.where(low, hi, mid)
+    out = 0.5 * (lo + hi)
+    return out if out.shape else float(out)
+
+
+def busy_set_factors(N: int, rho: float, kmax: int) -> np.ndarray:
+    """Jarvis's dependence factors for a loss system: ``A[k] = P(k given servers all busy) /
+    rho^k``, k = 0..kmax, in the symmetric M/G/N/N system whose occupancy is ``rho``.
+
+    In that system the number busy is truncated Poisson with load ``a`` =
+    :func:`load_for_occupancy` ``(N, rho)`` and, given m busy, the busy set is uniform, so
+    ``P(k given busy) = E[m (m-1) ... (m-k+1)] / (N (N-1) ... (N-k+1))``. ``A[N] rho^N`` is
+    Erlang's ``B(N, a)``; independent servers would have ``A = 1``. Approximate hypercube
+    models (Larson 1975; Jarvis 1985) multiply products of individual busy probabilities by
+    these factors. Returns zeros beyond ``k > N``.
+    """
+    A = np.zeros(kmax + 1)
+    A[0] = 1.0
+    if N < 1 or kmax < 1:
+        return A
+    rho = float(np.clip(rho, 0.0, 1.0 - 1e-12))
+    if rho <= 0.0:
+        return A
+    a = float(load_for_occupancy(N, rho))
+    m = np.arange(N + 1)
+    logp = m * math.log(max(a, 1e-300)) - gammaln(m + 1.0)
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    r = float((m * p).sum()) / N  # the occupancy reached (= rho up to the bisection)
+    log_fall_N = 0.0
+    log_fall_m = np.zeros(N + 1)
+    for k in range(1, min(kmax, N) + 1):
+        log_fall_N += math.log(N - k + 1)
+        with np.errstate(divide="ignore"):
+            log_fall_m = log_fall_m + np.log(np.maximum(m - k + 1, 0))
+        A[k] = float((p * np.exp(log_fall_m - log_fall_N)).sum()) / r ** k
+    return A
+
+
+def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
+    """P(a call finds every one of k teams busy or on a break), k = 0..kmax, along a new last
+    axis; ``a`` offered load (Erlangs), ``alpha`` share of on-duty time available.
+
+    Model (``models/dispatch.md``): breaks take ``k (1 - alpha)`` servers' worth of time and
+    are never lost (a team on a call takes its break after it), so the k servers carry
+    ``a (1 - L) + k (1 - alpha)``; the loss ``L`` is that of the symmetric M/G/k/k system with
+    the same occupancy, ``L = B(k, a')`` with ``a' (1 - B(k, a')) = a (1 - B(k, a')) + k (1 -
+    alpha)``, i.e. ``(a' - a)(1 - B(k, a')) = k (1 - alpha)`` (monotone in ``a'``: bisection).
+    ``alpha = 1`` gives Erlang's ``B(k, a)`` exactly.
+    """
+    a = np.asarray(a, dtype=float)
+    out = np.empty(a.shape + (kmax + 1,))
+    out[..., 0] = 1.0
+    for k in range(1, kmax + 1):
+        if alpha >= 1.0:
+            out[..., k] = erlang_b(k, a)
+            continue
+        need = k * (1.0 - alpha)
+        lo = a.copy()
+        hi = a + need / max(alpha, 1e-9) + k  # (hi - a)(1 - B) >= need there
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            low = (mid - a) * (1.0 - erlang_b(k, mid)) < need
+            lo = np.where(low, mid, lo)
+            hi = np.where(low, hi, mid)
+        out[..., k] = erlang_b(k, 0.5 * (lo + hi))
+    return out
+
+
+def busy_time_survival(step_h: float, horizon_h: float, service_time_hours: float,
+                       hospital_share: float, hospital_extra_hours: float,
+                       trip_hours: float = 0.0) -> np.ndarray:
+    """P(busy time > u) on the grid u = 0, step, ... < horizon (hours): the simulator's busy
+    time (``bheard.simulate.engine.service_hours``: gamma(2) on-site part with mean
+    ``service_time_hours - hospital_share x hospital_extra_hours``, plus a gamma(2) hospital
+    part for a share ``hospital_share``) plus a fixed trip of ``trip_hours``."""
+    u = np.arange(0.0, horizon_h, step_h)
+    base = service_time_hours - hospital_share * hospital_extra_hours
+    x = np.maximum(u - trip_hours, 0.0)
+
+    def gamma2_sf(t, mean):
+        th = mean / 2.0
+        return np.exp(-t / th) * (1.0 + t / th)
+
+    sf = gamma2_sf(x, base)
+    if hospital_share > 0 and hospital_extra_hours > 0:
+        # sum of two gamma(2): survival by numeric convolution of the densities on the grid
+        fine = step_h / 4.0
+        v = np.arange(0.0, horizon_h + fine, fine)
+        th1, th2 = base / 2.0, hospital_extra_hours / 2.0
+        f1 = v / th1 ** 2 * np.exp(-v / th1)
+        f2 = v / th2 ** 2 * np.exp(-v / th2)
+        dens = np.convolve(f1, f2)[: v.size] * fine
+        cdf = np.cumsum(dens) * fine
+        sf_sum = 1.0 - np.interp(x, v, np.minimum(cdf, 1.0))
+        sf = (1.0 - hospital_share) * sf + hospital_share * sf_sum
+    return np.where(u < trip_hours, 1.0, sf)
+
+
+def lagged_rates(hourly: np.ndarray, survival: np.ndarray, step_h: float) -> np.ndarray:
+    """Lagged arrival rate ``m(t) / E[S]`` on a grid of ``step_h`` hours over the week, with
+    ``m(t) = int lambda(t - u) P(S > u) du`` the mean number of calls in service in an
+    infinite-server system (Green, Kolesar & Soares 2001, lagged SIPP; Massey & Whitt 1994).
+
+    ``hourly``: (..., 168) calls/hour per hour of week (periodic); ``survival``: P(S > u) on the
+    same grid. Returns (..., 168 / step_h) calls/hour: the rate that, at the mean busy time,
+    gives the load actually in service at each moment (the past rate, smoothed and delayed).
+    """
+    hourly = np.asarray(hourly, dtype=float)
+    per = int(round(1.0 / step_h))
+    grid = np.repeat(hourly, per, axis=-1)  # (..., G) piecewise constant
+    G = grid.shape[-1]
+    kern = np.zeros(G)
+    sv = np.asarray(survival, dtype=float)
+    n = min(sv.size, G)
+    kern[:n] = sv[:n]
+    if sv.size > G:  # fold a tail longer than a week (periodic demand)
+        for start in range(G, sv.size, G):
+            piece = sv[start:start + G]
+            kern[:piece.size] += piece
+    kern = kern / max(kern.sum(), 1e-300)
+    out = np.fft.irfft(np.fft.rfft(grid, axis=-1) * np.fft.rfft(kern), n=G, axis=-1)
+    return np.maximum(out, 0.0)

@@ -51,11 +51,16 @@ class SolverReport:
 
 @dataclass
 class FixedPointReport:
-    """The busy-probability fixed point of a shared-coverage solve (models/shared_coverage.md).
+    """The local busy-probability fixed point of a shared-coverage solve
+    (models/shared_coverage.md).
 
-    ``busy_probability`` (S,) is the q the final model was built with;
-    ``busy_probability_from_plan`` (S,) the q the plan's own workload implies. ``converged``
-    is ``max |difference| <= tolerance``.
+    ``busy_probability`` (S,): team-weighted mean busy probability behind the estimate the
+    final MIP was built with; ``busy_probability_from_plan`` (S,): the same for the plan's
+    own busy probabilities (approximate hypercube). ``final_change``: the largest difference,
+    over precinct-slots, between the covered share the estimate gives the plan and the share
+    at its own busy probabilities; ``converged`` is ``final_change <= tolerance``.
+    ``objective_at_estimate``: the plan's covered calls/year under the MIP's estimate (what
+    the bound is compared with); the plan's objective is at its own busy probabilities.
     """
 
     busy_probability: list[float]
@@ -67,13 +72,19 @@ class FixedPointReport:
     damping: float
     levels: int
     trace: list[dict] = field(default_factory=list)
+    objective_at_estimate: float = math.nan  # calls/year
+    initial_busy_probability: float = math.nan
+    bound_certifies: str = ("no plan covers more than the bound under the final estimate of"
+                            " the local busy probabilities (frozen per precinct-slot);"
+                            " the objective is the plan's coverage at its own busy"
+                            " probabilities")
 
 
 @dataclass
 class SharedCoverage:
     """Cross-precinct coverage of a plan: who covers whom (calls/year)."""
 
-    response_standard_min: float
+    response_standard_min: float | None  # None = any team of the area
     mean_precincts_in_range: float
     covered_by_own_teams: float
     covered_by_neighbours: float
@@ -257,6 +268,11 @@ class SolveResult:
     fixed_point: FixedPointReport | None = None
     equity_cost: EquityCost | None = None
     uncertainty: UncertaintySummary | None = None
+    #: (P, S) busy probability of a team at each location (local model; None otherwise)
+    local_busy: np.ndarray | None = None
+    #: the share of carried-over calls the plan was evaluated at (isolated and staggered
+    #: models, :mod:`bheard.optimize.carryover`; None = all of them)
+    carry_share: np.ndarray | None = None
 
 
 @dataclass

@@ -43,16 +43,20 @@ def print_simulation(r, output=None) -> None:
                  " (95% CI over replications)")
         if r.predicted_share is not None:
             m = o["served_share_operating_hours"][0]
-            out.line(f"  optimizer's Erlang-model prediction: {_pct(r.predicted_share)} "
-                     f"(simulated - predicted = {100 * (m - r.predicted_share):+.1f} pp; see"
-                     " models/simulation.md for why they differ)")
+            out.line(f"  optimizer's prediction ({r.optimizer_model}, same dispatch"
+                     f" parameters): {_pct(r.predicted_share)} (simulated - predicted ="
+                     f" {100 * (m - r.predicted_share):+.1f} pp; models/simulation.md)")
         out.line(f"  served, of all eligible calls: {_ci(o['served_share'])}")
         out.line(f"  lost: all teams busy {_ci(o['lost_busy_share'])}; no team on duty for the"
                  f" precinct {_ci(o['lost_no_team_share'])}; outside operating hours"
                  f" {_ci(o['lost_off_hours_share'])}")
         rm, rp = o["response_median_min"][0], o["response_p90_min"][0]
-        out.line(f"  team utilization {_ci(o['utilization'])}; response time median "
-                 f"{rm:.1f} min, p90 {rp:.1f} min")
+        out.line(f"  team utilization {_ci(o['utilization'])}; response time mean "
+                 f"{o['response_mean_min'][0]:.1f} min, median {rm:.1f} min, p90 {rp:.1f} min")
+        out.line(f"  overtime (calls finishing after the tour): "
+                 f"{o['overtime_hours_per_year'][0]:,.0f} team-hours/year"
+                 f" ({_pct(o['overtime_share_of_duty_hours'][0])} of duty hours), about"
+                 f" ${o['overtime_cost_usd_per_year'][0]:,.0f}/year at time and a half")
     t = r.by_tour.rename(columns={"calls": "calls_per_replication"})
     cols = ["tour", "calls_per_replication", "served", "lost_busy", "lost_no_team",
             "lost_off_hours", "served_share"]
@@ -106,72 +110,92 @@ def simulate(
         output.line(f"wrote {out / 'simulation.json'} and per-replication/precinct/hour CSVs")
 
 def calibrate(
-    validate: Optional[Path] = typer.Option(
-        None, "--validate", help="Scenario to simulate with the fitted values against the"
-        " audit's 65% (e.g. scenarios/baseline_2024.yaml)."),
+    write: Optional[Path] = typer.Option(
+        None, "--write", help="Write the fit as the partial scenario the shipped scenarios"
+        " extend (scenarios/calibration/dispatch.yaml)."),
+    check: Optional[Path] = typer.Option(
+        None, "--check", help="Do not fit: run the validation table with the parameters of"
+        " this calibration file."),
+    table: bool = typer.Option(False, "--table", help="After fitting, run the validation"
+                               " table (every period of the record) with the fitted values."),
+    replications: int = typer.Option(10, "--replications", "-n",
+                                     help="Replications per period in the validation table."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     quick: bool = typer.Option(False, "--quick", help="Coarser grid (about 4x faster)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write calibration.json here."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Write calibration.json / validation.md here."),
 ):
-    """Fit mean busy time per call and team availability to the published record."""
+    """Fit the dispatch parameters (service time, availability, pre-travel delay) to the
+    published record and check every period of it (models/simulation.md)."""
     import numpy as np
+    import yaml
 
-    from bheard.calibrate import calibrate as run, validate_scenario
+    from bheard.calibrate import FIT_PERIODS, calibrate as run, write_calibration
+    from bheard.validation import to_markdown, validation_table
 
     if seed < 0:
         fail_input(InputError.single("--seed", "--seed", seed, "an integer >= 0"))
-    kw = {}
-    if quick:
-        kw = dict(taus=np.arange(1.0, 6.01, 0.5), alphas=np.array([0.6, 0.7, 0.8, 0.9, 1.0]),
-                  replications={"pilot_2021": 10, "fy24": 2})
-    with status("calibrating: simulating the published records over a grid of busy times"
-                " and availabilities..."):
-        c = run(seed=seed, **kw)
-    console.print(f"[bold]calibration[/] ({'exactly identified' if c.exact else 'least squares, no exact crossing'})")
-    console.print(f"  service_time_hours (mean busy time per call) = {c.service_time_hours:.2f} h")
-    console.print(f"  availability (share of on-duty time available) = {c.availability:.3f}")
-    console.print(f"  effective busy hours per call (tau / alpha) = {c.effective_hours_per_call:.2f} h")
-    t = Table(title="Fit (fresh seed)", title_justify="left")
-    for col in ("target", "sources", "published", "simulated", "error"):
-        t.add_column(col)
-    for tg in c.targets:
-        m, se = c.simulated[tg.name]
-        t.add_row(tg.name, tg.facts_rows, _pct(tg.served_share), f"{_pct(m)} ± {100 * se:.1f}",
-                  f"{c.residuals_pp[tg.name]:+.2f} pp")
-    console.print(t)
-    for tg in c.targets:
-        console.print(f"  {tg.name}: {tg.mapping}", style="dim")
-    t = Table(title="Sensitivity (refit with one published figure moved)", title_justify="left")
-    for col in ("case", "tau h", "alpha", "tau/alpha h"):
-        t.add_column(col)
-    for row in c.sensitivity.itertuples(index=False):
-        t.add_row(row.case, f"{row.service_time_hours:.2f}", f"{row.availability:.3f}",
-                  f"{row.effective_busy_hours_per_call:.2f}")
-    console.print(t)
-    summary = c.summary()
-    if validate is not None:
+    if replications < 1:
+        fail_input(InputError.single("--replications", "--replications", replications,
+                                     "an integer >= 1"))
+    summary: dict = {}
+    if check is not None:
+        if not check.is_file():
+            fail_input(InputError.single(check, "(file)", str(check), "a calibration file"))
         try:
-            from bheard.scenario import load_scenario
-
-            sc = load_scenario(validate).with_overrides(**{
-                "teams.service_time_hours": round(c.service_time_hours, 2),
-                "simulation.availability": round(c.availability, 2)})
-            r, v = validate_scenario(sc)
-        except InputError as exc:
-            fail_input(exc)
-        console.print(
-            f"[bold]{escape(sc.name)}[/] with the fitted values, dispatch {v['dispatch']}: served "
-            f"{_pct(v['simulated_served_share_operating_hours'])} of eligible calls in operating"
-            f" hours; audit FY22-24 65% (S-audit-served): {v['difference_vs_audit_pp']:+.1f} pp;"
-            f" FY24 73% (S-fy24-responses): {v['difference_vs_fy24_pp']:+.1f} pp")
-        console.print(
-            f"  simulated eligible calls/year in operating hours {v['eligible_calls_per_year_operating_hours']:,.0f}"
-            f" vs FY24's {v['fy24_eligible_calls_per_year']:,.0f} (14,900 / 0.73)", style="dim")
-        summary["validation"] = v
+            params = yaml.safe_load(check.read_text(encoding="utf-8")) or {}
+            if not isinstance(params, dict):
+                raise ValueError("not a mapping")
+        except (yaml.YAMLError, ValueError) as exc:
+            fail_input(InputError.single(check, "(file)", str(exc)[:60],
+                                         "a partial scenario (YAML mapping)"))
+    else:
+        kw = {}
+        if quick:
+            kw = dict(taus=np.arange(0.75, 3.01, 0.5), alphas=np.round(np.arange(0.5, 1.001,
+                                                                                 0.1), 3),
+                      replications={"first_month": 8, "fy24": 2}, rounds=2)
+        with status("calibrating: simulating the fitted periods over a grid of service times,"
+                    " availabilities and pre-travel delays..."):
+            c = run(seed=seed, **kw)
+        params = c.params()
+        summary = c.summary()
+        console.print(f"[bold]calibration[/] ({'exactly identified' if c.exact else 'least squares, no exact crossing'};"
+                      f" fitted periods {', '.join(FIT_PERIODS)})")
+        console.print(f"  service time per call beyond the trip = {c.service_time_hours:.2f} h")
+        console.print(f"  availability (share of on-duty time available) = {c.availability:.3f}")
+        console.print(f"  pre-travel delay (call receipt -> team rolling) = {c.dispatch_delay_min:.1f} min")
+        t = Table(title="Fit (fresh seed)", title_justify="left")
+        for col in ("period", "simulated", "residual"):
+            t.add_column(col)
+        for name, (m, se) in c.simulated.items():
+            t.add_row(name, f"{_pct(m)} ± {100 * se:.1f}", f"{c.residuals_pp[name]:+.2f} pp")
+        console.print(t)
+        console.print(f"  FY24 mean response {c.response_min:.1f} min (published about 20)")
+        t = Table(title="Sensitivity (refit with one published figure moved)",
+                  title_justify="left")
+        for col in ("case", "tau h", "alpha", "tau/alpha h"):
+            t.add_column(col)
+        for row in c.sensitivity.itertuples(index=False):
+            t.add_row(row.case, f"{row.service_time_hours:.2f}", f"{row.availability:.3f}",
+                      f"{row.effective_busy_hours_per_call:.2f}")
+        console.print(t)
+        if write is not None:
+            write_calibration(c, write)
+            console.print(f"wrote {write}")
+    text = None
+    if check is not None or table:
+        with status("simulating every published period for the validation table..."):
+            rows = validation_table(params, replications=replications, seed=seed)
+        text = to_markdown(rows)
+        console.print(text, markup=False, highlight=False)
+        summary["validation"] = [r.record() for r in rows]
     if out is not None:
-        from bheard.io import atomic_write_json
+        from bheard.io import atomic_write_json, atomic_write_text
 
         atomic_write_json(Path(out) / "calibration.json", summary)
+        if text is not None:
+            atomic_write_text(Path(out) / "validation.md", text)
         console.print(f"wrote {Path(out) / 'calibration.json'}", markup=False, highlight=False)
 
 

@@ -70,7 +70,8 @@ def reach(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
         times = scenario_travel_times(sc, table)[name]
     except InputError as exc:
         fail_input(exc)
-    r = response_sets(times, sc.coverage.response_standard_min)
+    std = sc.coverage.response_standard_min
+    r = response_sets(times, float("inf") if std is None else std)
     prec = table["precinct"].to_numpy()
     for i, p in enumerate(prec):
         others = [f"{prec[j]} ({times[j, i]:.1f} min)" for j in range(len(prec))

@@ -99,6 +99,15 @@ def print_plan(plan, output=None, by: str | None = None) -> None:
     width = max(len(k) for k, _ in headline(plan))
     for k, v in headline(plan):
         out.line(f"  {k.ljust(width)}  {v}")
+    fp = plan.fixed_point
+    if fp is not None and fp.trace:
+        q = fp.trace[-1].get("q_mean")
+        out.line(f"  Busy probabilities: fixed point {'converged' if fp.converged else 'NOT converged'}"
+                 f" in {fp.iterations} iterations (estimate vs the plan's own: {fp.final_change:.2%}"
+                 f" of the calls, tolerance {fp.tolerance:.2%})"
+                 + (f"; teams busy {q:.0%} on average" if q is not None else ""))
+    if plan.status != "optimal" and plan.solver.message:
+        out.line(f"  Why not optimal: {plan.solver.message}", style="yellow")
     if by in (None, "borough"):
         out.table("By borough", plan.by_borough(), BOROUGH_COLUMNS)
     if by in (None, "tour"):

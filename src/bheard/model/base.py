@@ -51,9 +51,83 @@ class BuiltModel:
         raise NotImplementedError
 
 
-def in_range(reach: np.ndarray, teams: np.ndarray) -> np.ndarray:
-    """(P, S) teams in range of each precinct-slot: ``sum_j reach[s,i,j] x[j,s]``."""
+@dataclass(eq=False)
+class ArrayModel:
+    """A linear model as arrays: ``max/min c x`` s.t. ``row_lo <= A x <= row_hi``,
+    ``col_lo <= x <= col_hi`` (``+-inf`` = unbounded), ``integer`` marks integer columns (None
+    = an LP). For LPs whose value is a certificate: handed to the solver door in one call
+    (:func:`bheard.solver.highs.solve_arrays`), no modelling layer in between."""
+
+    c: np.ndarray
+    A: object  # scipy.sparse matrix (m, n)
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    maximize: bool = True
+    integer: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+
+@dataclass(frozen=True, eq=False)
+class Preferences:
+    """Which locations may take a call of each precinct, nearest first.
+
+    ``loc[s, i, l]``: the l-th nearest base precinct within range of precinct ``i`` in slot
+    ``s`` (``P`` = padding, a location that never has teams); ``busy_h[s, i, l]``: hours a call
+    keeps a team from there busy (trip + mean service time); ``size[s, i]``: how many.
+    """
+
+    loc: np.ndarray
+    busy_h: np.ndarray
+    size: np.ndarray
+
+    @property
+    def levels(self) -> int:
+        return self.loc.shape[-1]
+
+
+def preferences(reach: np.ndarray, travel_min: np.ndarray | None, service_time_hours: float
+                ) -> Preferences:
+    """Preference lists from ``reach[s, i, j]`` and ``travel_min[s, j, i]`` (minutes)."""
+    S, P, _ = reach.shape
+    size = reach.sum(axis=2)
+    L = max(int(size.max()) if size.size else 1, 1)
+    tt = (np.zeros((S, P, P)) if travel_min is None
+          else np.transpose(np.asarray(travel_min, dtype=float), (0, 2, 1)))  # [s, i, j]
+    key = np.where(reach, tt, np.inf)
+    order = np.argsort(key, axis=2, kind="stable")[:, :, :L]
+    valid = np.take_along_axis(reach, order, axis=2)
+    loc = np.where(valid, order, P)
+    trip = np.take_along_axis(tt, order, axis=2)
+    busy_h = np.where(valid, service_time_hours + trip / 60.0, 0.0)
+    return Preferences(loc=loc.astype(np.int64), busy_h=busy_h, size=size.astype(np.int64))
+
+
+def in_range(reach, teams: np.ndarray) -> np.ndarray:
+    """(P, S) teams in range of each precinct-slot: ``sum_j reach[s,i,j] x[j,s]``; ``reach``
+    is a dense (S, P, P) bool array or :class:`Preferences`."""
+    if isinstance(reach, Preferences):
+        x = np.asarray(teams)
+        S = reach.loc.shape[0]
+        xs = np.concatenate([x.T, np.zeros((S, 1), dtype=x.dtype)], axis=1)
+        return xs[np.arange(S)[:, None, None], reach.loc].sum(axis=2).T
     return np.einsum("sij,js->is", reach.astype(np.int64), np.asarray(teams, dtype=np.int64))
+
+
+def scatter(reach, values: np.ndarray) -> np.ndarray:
+    """(P, S) ``out[j, s] = sum_i reach[s, i, j] values[i, s]``: what a team at ``j`` in slot
+    ``s`` sees of a per-precinct quantity (e.g. the next team's gain) over its range."""
+    if isinstance(reach, Preferences):
+        S, P, L = reach.loc.shape
+        v = np.broadcast_to(np.asarray(values, dtype=float).T[:, :, None], (S, P, L))
+        idx = (np.arange(S)[:, None, None] * (P + 1) + reach.loc).ravel()
+        out = np.bincount(idx, weights=v.ravel(), minlength=S * (P + 1)).reshape(S, P + 1)
+        return out[:, :P].T
+    return np.einsum("sij,is->js", reach.astype(float), np.asarray(values, dtype=float))
 
 
 def covered_from_counts(G: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -62,3 +136,28 @@ def covered_from_counts(G: np.ndarray, counts: np.ndarray) -> np.ndarray:
     cum = np.concatenate([np.zeros(G.shape[:2] + (1,)), np.cumsum(G, axis=-1)], axis=-1)
     idx = np.minimum(np.asarray(counts, dtype=np.int64), G.shape[-1])
     return np.take_along_axis(cum, idx[..., None], axis=-1)[..., 0]
+
+
+def members(reach, s: int, j: int) -> np.ndarray:
+    """(P,) bool: the precincts a team at ``j`` can serve in slot ``s``."""
+    if isinstance(reach, Preferences):
+        return (reach.loc[s] == j).any(axis=1)
+    return np.asarray(reach[s, :, j], dtype=bool)
+
+
+def slot_scatter(reach, s: int, values: np.ndarray) -> np.ndarray:
+    """(P,) ``out[j] = sum_i reach[s, i, j] values[i]`` for one slot."""
+    if isinstance(reach, Preferences):
+        loc = reach.loc[s]
+        P = loc.shape[0]
+        v = np.broadcast_to(np.asarray(values, dtype=float)[:, None], loc.shape)
+        return np.bincount(loc.ravel(), weights=v.ravel(), minlength=P + 1)[:P]
+    return np.asarray(reach[s], dtype=float).T @ np.asarray(values, dtype=float)
+
+
+def locations(reach, s: int, i: int) -> np.ndarray:
+    """The base precincts whose teams can serve precinct ``i`` in slot ``s``."""
+    if isinstance(reach, Preferences):
+        loc = reach.loc[s, i]
+        return loc[loc < reach.loc.shape[1]]
+    return np.flatnonzero(reach[s, i])

@@ -1,9 +1,10 @@
-"""Shared-coverage staffing model (MEXCLP / AMEXCLP) with the busy-probability fixed point.
+"""Shared-coverage staffing model: the MIP at frozen local busy probabilities, its heuristics.
 
 Formulation, exactness argument and sources: ``models/shared_coverage.md``. A team based in
-precinct ``j`` in slot ``s`` can serve precinct ``i`` when ``reach[s, i, j]`` (travel time
-within the response standard, :mod:`bheard.geography`). With integer ``x_{js}`` teams and
-continuous ``z_{isn} in [0, 1]``:
+precinct ``j`` in slot ``s`` can serve precinct ``i`` when ``j`` is in ``i``'s range (trip
+within the response standard, :mod:`bheard.geography`; ``reach`` is a dense (S, P, P) array or
+:class:`~bheard.model.base.Preferences`). With integer ``x_{js}`` teams and continuous
+``z_{isn} in [0, 1]``:
 
 .. math::
     \\max \\sum_{isn} G_{isn} z_{isn} - \\varepsilon \\sum_{js} c_s x_{js}
@@ -11,96 +12,46 @@ continuous ``z_{isn} in [0, 1]``:
     \\sum_{js} c_s x_{js} \\le B,\\; \\sum_j x_{js} \\le M_s,\\;
     \\sum_{js} a_{rs} x_{js} \\le H_r,\\; m_{js} \\le x_{js} \\le K_{js}
 
-with ``G_{isn} = W h_s \\lambda_{is} (1 - q_s) q_s^{n-1}`` (MEXCLP, Daskin 1983), times
-Larson's ``Q(N_s, q_s, n-1)`` for AMEXCLP (Batta, Dolan & Krishnamurthy 1989). ``G`` falls with
-``n``, so an LP optimum fills ``z_{is1}, z_{is2}, ...`` in order and ``z`` needs no integrality.
-Equity floors (:mod:`bheard.model.equity`) are linear lower bounds on ``sum_{sn} G_{isn} z_{isn}``.
+with ``G_{isn}`` the covered calls the n-th team in range adds at the frozen local busy
+probabilities (:func:`bheard.model.hypercube.frozen_gains`: Erlang increments at each
+precinct-slot's equivalent load). ``G`` falls with ``n``, so an LP optimum fills ``z_{is1},
+z_{is2}, ...`` in order and ``z`` needs no integrality. Equity floors
+(:mod:`bheard.model.equity`) are linear lower bounds on ``sum_{sn} G_{isn} z_{isn}``.
 
 The same machinery solves the isolated model when extra constraints (role caps, equity floors)
-are present: ``reach`` = identity and ``G`` = the Erlang-B increments of
-:mod:`bheard.model.isolated`. This module holds gains, heuristics and the Pyomo builder; the
-fixed-point driver is :mod:`bheard.optimize.fixed_point`.
+are present: ``reach`` = identity and ``G`` = the isolated increments of
+:mod:`bheard.model.isolated`. This module holds the gains of the isolated case, heuristics,
+the Pyomo builder and the LP as arrays; the fixed-point driver is
+:mod:`bheard.optimize.fixed_point`.
 """
 
 from __future__ import annotations
 
-import math
 import dataclasses
+import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
-from scipy.special import gammaln
 
-from bheard.model.base import BuiltModel, covered_from_counts, in_range, runs
+from bheard.model.base import (
+    ArrayModel,
+    BuiltModel,
+    Preferences,
+    covered_from_counts,
+    in_range,
+    locations,
+    members,
+    runs,
+    scatter,
+    slot_scatter,
+)
 from bheard.model.equity import Floors, deficits, meets_floors
 from bheard.problem.slots import ProblemData
 
-#: levels are kept while (1 - q) q^(n-1) >= this share of the first level's weight
-LEVEL_TOL = 1e-9
-
-# ----------------------------------------------------------------------------------------
-# weights
-# ----------------------------------------------------------------------------------------
-def mexclp_weights(q: float, levels: int) -> np.ndarray:
-    """``(1 - q) q^(n-1)`` for n = 1..levels: chance the n-th team in range is the first free.
-
-    Their partial sums are ``1 - q^n``, the MEXCLP coverage with n teams in range.
-    """
-    n = np.arange(levels)
-    return (1.0 - q) * q ** n
-
-
-def larson_q(N: int, rho: float, k) -> np.ndarray:
-    """Larson's correction factor ``Q(N, rho, k)`` (Larson & Odoni, Urban OR 5.5.3).
-
-    .. math:: Q(N,\\rho,k) = \\frac{P_0}{1-\\rho}\\sum_{j=k}^{N-1}
-              \\frac{(N-k-1)!\\,(N-j)}{(j-k)!}\\,\\frac{N^j \\rho^{j-k}}{N!}
-
-    with ``P_0`` the M/M/N probability of an empty system at load ``N rho``. Computed in logs
-    (stable for N in the thousands). ``k`` may be an array of ints in 0..N-1; returns 0 for
-    ``k >= N``.
-    """
-    k = np.atleast_1d(np.asarray(k, dtype=np.int64))
-    out = np.zeros(k.shape, dtype=float)
-    if N < 1 or not (0 < rho < 1):
-        if N >= 1 and rho == 0:
-            out[k < N] = 1.0
-        return out
-    a = N * rho
-    i = np.arange(N)
-    log_terms = np.concatenate([i * math.log(a) - _lgamma(i + 1),
-                                [N * math.log(a) - math.lgamma(N + 1) - math.log(1 - rho)]])
-    log_p0 = -_logsumexp(log_terms)
-    for idx, kk in enumerate(k.tolist()):
-        if kk >= N or kk < 0:
-            continue
-        j = np.arange(kk, N)
-        lt = (math.lgamma(N - kk) + np.log(N - j) - _lgamma(j - kk + 1) + j * math.log(N)
-              + (j - kk) * math.log(rho) - math.lgamma(N + 1))
-        out[idx] = math.exp(_logsumexp(lt) + log_p0 - math.log(1 - rho))
-    return out
-
-
-def amexclp_weights(N: int, q: float, levels: int) -> np.ndarray:
-    """``Q(N, q, n-1) (1 - q) q^(n-1)`` for n = 1..levels (0 beyond N teams)."""
-    return larson_q(N, q, np.arange(levels)) * mexclp_weights(q, levels)
-
-
-def _lgamma(x: np.ndarray) -> np.ndarray:
-    return gammaln(np.asarray(x, dtype=float))
-
-
-def _logsumexp(v: np.ndarray) -> float:
-    m = float(np.max(v))
-    return m + math.log(float(np.exp(np.asarray(v) - m).sum()))
-
-
-# ----------------------------------------------------------------------------------------
-# gains, coverage, workload
-# ----------------------------------------------------------------------------------------
 def reach_or_identity(prob: ProblemData) -> np.ndarray:
     """(S, P, P) bool reach; identity (own teams only) when the problem has none."""
     if prob.reach is not None:
@@ -109,37 +60,9 @@ def reach_or_identity(prob: ProblemData) -> np.ndarray:
     return np.broadcast_to(np.eye(P, dtype=bool), (S, P, P))
 
 
-def max_in_range(prob: ProblemData, reach: np.ndarray) -> np.ndarray:
+def max_in_range(prob: ProblemData, reach) -> np.ndarray:
     """(P, S) most teams that can be in range of each precinct-slot (all at their max)."""
-    return np.einsum("sij,js->is", reach.astype(np.int64), prob.max_teams)
-
-
-def shared_gains(prob: ProblemData, q: np.ndarray, amexclp: bool = False,
-                 n_system: np.ndarray | None = None, reach: np.ndarray | None = None,
-                 full_levels: bool = False) -> np.ndarray:
-    """(P, S, L) gain of the n-th team in range, calls/year: ``E_is w_s(n)``.
-
-    ``q`` (S,) busy probabilities; AMEXCLP needs ``n_system`` (S,) teams on duty per slot (the
-    N of Larson's Q). L covers every level whose weight is at least ``LEVEL_TOL`` of the first
-    and that can be reached; gains above the reachable count are zero.
-    """
-    reach = reach_or_identity(prob) if reach is None else reach
-    q = np.asarray(q, dtype=float)
-    cap = max_in_range(prob, reach)
-    qmax = float(q.max()) if q.size else 0.5
-    L_tol = int(math.ceil(math.log(LEVEL_TOL) / math.log(qmax))) if 0 < qmax < 1 else 1
-    L = max(1, min(int(cap.max()) if cap.size else 1, L_tol if not full_levels else 10**9))
-    S = len(q)
-    W = np.zeros((S, L))
-    for s in range(S):
-        if amexclp:
-            N = int(n_system[s]) if n_system is not None else L
-            W[s] = amexclp_weights(max(N, 1), q[s], L)
-        else:
-            W[s] = mexclp_weights(q[s], L)
-    G = prob.eligible_calls_per_year()[..., None] * W[None, :, :]
-    G[np.arange(L)[None, None, :] >= cap[..., None]] = 0.0
-    return G
+    return in_range(reach, prob.max_teams)
 
 
 def isolated_gains(prob: ProblemData) -> np.ndarray:
@@ -151,45 +74,19 @@ def isolated_gains(prob: ProblemData) -> np.ndarray:
     return g
 
 
-def busy_from_plan(prob: ProblemData, teams: np.ndarray, reach: np.ndarray,
-                   rho_max: float, group: np.ndarray | None = None,
-                   served_gains: np.ndarray | None = None) -> np.ndarray:
-    """(S,) busy probability implied by a plan: ``min(rho_max, busy hours / team hours)``.
-
-    Busy hours per slot are ``tau`` x the calls the teams take: with ``served_gains`` (the
-    gains ``G`` the plan was made with) the calls it is expected to cover (``served``
-    workload); without, every call of a precinct with at least one team in range
-    (``in_range``). ``group`` (S,) ints pools slots (e.g. all slots of a tour: busy hours over
-    team hours of the group); default: each slot alone. A group with no team gets ``rho_max``.
-    """
-    S = prob.shape[1]
-    group = np.arange(S) if group is None else np.asarray(group)
-    counts = in_range(reach, teams)
-    if served_gains is not None:
-        work = covered_from_counts(served_gains, counts).sum(axis=0) / prob.weeks_per_year \
-            * prob.service_time_hours  # busy team-hours per week in each slot
-    else:
-        work = (prob.calls_per_hour * (counts > 0)).sum(axis=0) * prob.service_time_hours \
-            * prob.slot_hours
-    team_h = np.asarray(teams).sum(axis=0) * prob.slot_hours
-    ng = int(group.max()) + 1 if S else 0
-    w, th = np.bincount(group, work, ng), np.bincount(group, team_h, ng)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        qg = np.where(th > 0, w / np.maximum(th, 1e-300), rho_max)
-    return np.clip(qg[group], 1e-6, rho_max)
-
-
-
 # ----------------------------------------------------------------------------------------
 # greedy incumbent (with equity-floor repair), local search, LP rounding
 # ----------------------------------------------------------------------------------------
-def greedy_shared(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
-                  floors: Floors | None = None) -> np.ndarray:
+def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None = None
+                  ) -> np.ndarray:
     """A feasible (P, S) plan (when one is found): minimum staffing, then teams that cut the
     equity deficits most per dollar, then teams by marginal covered calls per dollar until the
     budget, slot caps, role caps or ``max_teams`` stop it.
 
-    The marginal gain of a team at (j, s) is ``sum_i reach[s,i,j] G[i, s, count_is]``.
+    The marginal gain of a team at (j, s) is ``sum_i reach[s,i,j] G[i, s, count_is]``. Slots
+    are independent apart from the budget and role caps, so the gain phase keeps a heap of
+    each slot's best team and recomputes only the slot that changed (``reach``: dense
+    (S, P, P) or :class:`~bheard.model.base.Preferences`).
     """
     P, S = prob.shape
     L = G.shape[-1]
@@ -199,12 +96,13 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
     cap_left = prob.slot_cap - teams.sum(axis=0)
     fte = prob.role_fte_per_team if prob.role_fte_per_team is not None else np.zeros((0, S))
     role_left = (prob.role_cap - fte @ teams.sum(axis=0)) if len(fte) else np.zeros(0)
-    R = reach.astype(float)
     counts = in_range(reach, teams)
+    rows = np.arange(P)[:, None]
+    cols = np.arange(S)[None, :]
 
-    def next_gain(s):
-        c = counts[:, s]
-        return np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
+    def next_gain():
+        c = counts
+        return np.where(c < L, G[rows, cols, np.minimum(c, L - 1)], 0.0)
 
     def fits(j, s):
         return (teams[j, s] < prob.max_teams[j, s] and cap_left[s] >= 1
@@ -218,7 +116,7 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
         cap_left[s] -= 1
         if len(fte):
             role_left[:] -= fte[:, s]
-        counts[:, s] += reach[s, :, j]
+        counts[:, s] += members(reach, s, j)
 
     # phase A: repair equity floors (largest deficit reduction per dollar)
     if floors is not None and floors.active:
@@ -227,12 +125,12 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
             dp, db = deficits(floors, cov_p)
             if dp.sum() + db.sum() <= 1e-9:
                 break
-            ng = np.stack([next_gain(s) for s in range(S)], axis=1)  # (P, S)
+            ng = next_gain()  # (P, S)
             w = np.minimum(ng, dp[:, None]) if floors.precinct_min is not None else 0.0
             if floors.borough_min is not None:
                 wb = np.where(db[floors.borough_index][:, None] > 0, ng, 0.0)
                 w = w + wb
-            score = np.einsum("sij,is->js", R, np.broadcast_to(w, (P, S)))
+            score = scatter(reach, np.broadcast_to(w, (P, S)))
             score = np.where(cost[None, :] > 0, score / np.maximum(cost[None, :], 1e-300), score)
             order = np.argsort(-score, axis=None)
             done = False
@@ -246,27 +144,43 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                     break
             if not done:
                 break
-    # phase B: marginal covered calls per dollar
-    marg = np.stack([R[s].T @ next_gain(s) for s in range(S)], axis=1)  # (P, S)
+    # phase B: marginal covered calls per dollar. Slots interact only through the budget and
+    # the role caps, so a heap of each slot's best team gives the sequential greedy while
+    # recomputing only the slot that changed.
     dead = np.zeros((P, S), dtype=bool)
-    while True:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(cost[None, :] > 0, marg / np.maximum(cost[None, :], 1e-300),
-                             np.where(marg > 0, np.inf, 0.0))
-        ratio[dead | (marg <= 1e-12)] = -1.0
-        flat = int(np.argmax(ratio))
-        j, s = divmod(flat, S)
-        if ratio[j, s] < 0:
-            break
-        if not fits(j, s):
+    ratio = np.zeros((P, S))
+
+    def best_of(s):
+        c = counts[:, s]
+        ng = np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
+        m = slot_scatter(reach, s, ng)
+        r = m / cost[s] if cost[s] > 0 else np.where(m > 0, np.inf, 0.0)
+        r[dead[:, s] | (teams[:, s] >= prob.max_teams[:, s]) | (m <= 1e-12)] = -1.0
+        ratio[:, s] = r
+        j = int(np.argmax(r))
+        return float(r[j]), j
+
+    heap = []
+    for s in range(S):
+        r, j = best_of(s)
+        if r >= 0:
+            heap.append((-r, s, j))
+    heapq.heapify(heap)
+    while heap:
+        neg, s, j = heapq.heappop(heap)
+        if cap_left[s] < 1 or cost[s] > budget * (1 + 1e-12) + 1e-9:
+            continue  # the slot is full or unaffordable for good (both only shrink)
+        if fits(j, s):
+            add(j, s)
+        else:
             dead[j, s] = True
-            continue
-        add(j, s)
-        marg[:, s] = R[s].T @ next_gain(s)
+        r, j = best_of(s)
+        if r >= 0:
+            heapq.heappush(heap, (-r, s, j))
     return teams
 
 
-def improve_plan(prob: ProblemData, G: np.ndarray, reach: np.ndarray, teams: np.ndarray,
+def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
                  floors: Floors | None = None, max_moves: int = 5000) -> np.ndarray:
     """Local search from a feasible plan: move one team within its slot, or from one slot to
     another (slots are independent, so that delta is exact), or add one where money is left;
@@ -279,7 +193,6 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach: np.ndarray, teams: np.
     t = np.asarray(teams, dtype=np.int64).copy()
     cost = prob.team_cost_per_year()
     fte = prob.role_fte_per_team if prob.role_fte_per_team is not None else np.zeros((0, S))
-    Rf = reach.astype(float)
     rows = np.arange(P)
     guard = floors is not None and floors.active
     banned: set = set()
@@ -290,8 +203,8 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach: np.ndarray, teams: np.
         prev = np.clip(c - 1, 0, L - 1)
         gprev = np.where((c > 0) & (c <= L),
                          np.take_along_axis(G, prev[..., None], -1)[..., 0], 0.0)
-        gain = np.einsum("sij,is->js", Rf, gnext)
-        loss = np.einsum("sij,is->js", Rf, gprev)
+        gain = scatter(reach, gnext)
+        loss = scatter(reach, gprev)
         cap_ok = t.sum(axis=0) < prob.slot_cap
         gain[(t >= prob.max_teams) | ~cap_ok[None, :]] = -np.inf
         loss[t <= prob.min_teams] = np.inf
@@ -326,21 +239,23 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach: np.ndarray, teams: np.
                 D[mv[1], mv[2]] = -np.inf
         k = np.unravel_index(int(np.argmax(D)), D.shape)
         best = (float(D[k]), ("x", int(k[0]), int(k[1])))
-        # within-slot relocation: exact check of the cheapest removals
-        for s in range(S):
+        threshold = 1e-9 * max(1.0, float(G[..., 0].sum())) * 1e-3
+        # within-slot relocation (exact check of the cheapest removals): only when no
+        # cross-slot move improves (it costs a scan of every slot)
+        for s in (range(S) if best[0] <= threshold else ()):
             for j in np.argsort(loss[:, s])[:3].tolist():
                 if not np.isfinite(loss[j, s]):
                     break
-                c2 = c[:, s] - reach[s, :, j]
+                c2 = c[:, s] - members(reach, s, j)
                 g2 = np.where(c2 < L, G[rows, s, np.minimum(c2, L - 1)], 0.0)
-                add = Rf[s].T @ g2
+                add = slot_scatter(reach, s, g2)
                 add[(t[:, s] >= prob.max_teams[:, s])] = -np.inf
                 add[j] = -np.inf
                 k2 = int(np.argmax(add))
                 d = float(add[k2] - loss[j, s])
                 if d > best[0] and ("r", s, j, k2) not in banned:
                     best = (d, ("r", s, j, k2))
-        if best[0] <= 1e-9 * max(1.0, float(G[..., 0].sum())) * 1e-3:
+        if best[0] <= threshold:
             break
         mv = best[1]
         before = t.copy()
@@ -444,7 +359,8 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
         rows = []
         for a, b in zip(starts.tolist(), ends.tolist()):
             i, s = int(zi[a, 0]), int(zi[a, 1])
-            js = np.flatnonzero(reach[s, i] & (xpos[:, s] >= 0))
+            js = locations(reach, s, i)
+            js = js[xpos[js, s] >= 0]
             xv = [x[k] for k in xpos[js, s].tolist()]
             rows.append((z[a:b], xv))
         def _link(_m, r):
@@ -515,11 +431,80 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
 
 
 
-def step_size(damping: float, k: int) -> float:
-    """Step of the k-th fixed-point update (k = 1, 2, ...): 1 first (jump to the plan's own
-    workload), then ``damping / (k - 1)`` (method of successive averages): the steps sum to
-    infinity but shrink, so q settles even where q(plan) jumps between two plans."""
-    return 1.0 if k <= 1 else damping / (k - 1)
+def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
+                     floors: Floors | None = None, *, objective: str = "coverage",
+                     use_budget: bool = True) -> tuple[ArrayModel, np.ndarray]:
+    """The LP relaxation of :func:`build_shared_model` as arrays (no equity ratio cap):
+    columns ``x`` (teams per (j, s) with ``max_teams > 0``) then ``z`` (levels with ``G > 0``).
+    Returns the model and the (nx, 2) (j, s) index of the x columns."""
+    from scipy import sparse
+
+    P, S = prob.shape
+    cost = prob.team_cost_per_year()
+    xi = np.argwhere(prob.max_teams > 0)
+    nx = len(xi)
+    xpos = -np.ones((P, S), dtype=np.int64)
+    xpos[xi[:, 0], xi[:, 1]] = np.arange(nx)
+    zi = np.argwhere(G > 0)
+    nz = len(zi)
+    zg = G[zi[:, 0], zi[:, 1], zi[:, 2]]
+    # link rows, one per (i, s) with levels: sum_n z_isn - sum_{j in range} x_js <= 0
+    cell = zi[:, 0] * S + zi[:, 1]
+    cells, row_of_z = np.unique(cell, return_inverse=True)
+    ci, cs = cells // S, cells % S
+    if isinstance(reach, Preferences):
+        loc = reach.loc[cs, ci, :]  # (cells, L)
+        xp = np.concatenate([xpos, -np.ones((1, S), dtype=np.int64)], axis=0)
+        ok = xp[loc, cs[:, None]] >= 0
+        r_idx, l_idx = np.nonzero(ok)
+        j_idx = loc[r_idx, l_idx]
+    else:
+        r_idx, j_idx = np.nonzero(reach[cs, ci, :] & (xpos[:, cs].T >= 0))
+    rows = [row_of_z, r_idx]
+    cols = [nx + np.arange(nz), xpos[j_idx, cs[r_idx]]]
+    vals = [np.ones(nz), -np.ones(r_idx.size)]
+    lo = [np.full(len(cells), -np.inf)]
+    hi = [np.zeros(len(cells))]
+    m = len(cells)
+    if use_budget:
+        rows.append(np.full(nx, m)); cols.append(np.arange(nx)); vals.append(cost[xi[:, 1]])
+        lo.append([-np.inf]); hi.append([prob.team_budget_usd_per_year]); m += 1
+    for s in range(S):
+        if math.isfinite(prob.slot_cap[s]) and prob.max_teams[:, s].sum() > prob.slot_cap[s]:
+            k = xpos[:, s][xpos[:, s] >= 0]
+            rows.append(np.full(k.size, m)); cols.append(k); vals.append(np.ones(k.size))
+            lo.append([-np.inf]); hi.append([float(prob.slot_cap[s])]); m += 1
+    if prob.role_fte_per_team is not None and prob.role_cap is not None:
+        for r in range(len(prob.role_cap)):
+            if math.isfinite(prob.role_cap[r]):
+                rows.append(np.full(nx, m)); cols.append(np.arange(nx))
+                vals.append(prob.role_fte_per_team[r, xi[:, 1]])
+                lo.append([-np.inf]); hi.append([float(prob.role_cap[r])]); m += 1
+    if floors is not None and floors.active:
+        if floors.precinct_min is not None:
+            for i in np.flatnonzero(floors.precinct_min > 0).tolist():
+                k = np.flatnonzero(zi[:, 0] == i)
+                rows.append(np.full(k.size, m)); cols.append(nx + k); vals.append(zg[k])
+                lo.append([float(floors.precinct_min[i])]); hi.append([np.inf]); m += 1
+        if floors.borough_min is not None:
+            zb = floors.borough_index[zi[:, 0]]
+            for b in np.flatnonzero(floors.borough_min > 0).tolist():
+                k = np.flatnonzero(zb == b)
+                rows.append(np.full(k.size, m)); cols.append(nx + k); vals.append(zg[k])
+                lo.append([float(floors.borough_min[b])]); hi.append([np.inf]); m += 1
+    A = sparse.csr_matrix((np.concatenate(vals).astype(float),
+                           (np.concatenate(rows).astype(np.int64),
+                            np.concatenate(cols).astype(np.int64))), shape=(m, nx + nz))
+    if objective == "coverage":
+        c = np.concatenate([np.zeros(nx), zg])
+    else:
+        c = np.concatenate([cost[xi[:, 1]], np.zeros(nz)])
+    col_lo = np.concatenate([prob.min_teams[xi[:, 0], xi[:, 1]].astype(float), np.zeros(nz)])
+    col_hi = np.concatenate([prob.max_teams[xi[:, 0], xi[:, 1]].astype(float), np.ones(nz)])
+    model = ArrayModel(c=c, A=A, row_lo=np.concatenate([np.asarray(v, float) for v in lo]),
+                       row_hi=np.concatenate([np.asarray(v, float) for v in hi]),
+                       col_lo=col_lo, col_hi=col_hi, maximize=objective == "coverage")
+    return model, xi
 
 
 def diagnose_roles(prob: ProblemData) -> list[str]:

@@ -21,9 +21,15 @@ from bheard.constants import TIE_BREAK_REL
 from bheard.model.base import covered_from_counts, in_range
 from bheard.model.equity import Floors, floors_from_scenario, meets_floors
 from bheard.model.isolated import diagnose_infeasibility
+from bheard.model.hypercube import (
+    BusyState,
+    equivalent_load,
+    frozen_gains,
+    plan_busy,
+    preferences,
+)
 from bheard.model.shared import (
     build_shared_model,
-    busy_from_plan,
     diagnose_roles,
     greedy_shared,
     improve_plan,
@@ -31,16 +37,17 @@ from bheard.model.shared import (
     max_in_range,
     reach_or_identity,
     round_lp,
-    shared_gains,
-    step_size,
+    shared_lp_arrays,
 )
 from bheard.problem.slots import ProblemData
 from bheard.results import EquityCost, FixedPointReport, SolveResult, SolverReport
 from bheard.scenario.schema import CoverageSettings, SolverOptions
-from bheard.solver import plan_status, relative_gap, solve_model
+from bheard.solver import plan_status, relative_gap, solve_arrays, solve_model
 
-#: at most this many LP/MIP solves in the fixed point (greedy iterations come first)
-MAX_LP_ROUNDS = 6
+#: at most this many LP solves in the fixed point (local-search iterations come first)
+MAX_LP_ROUNDS = 4
+#: local-search fixed-point iterations between two LP rounds
+ROUND_ITERATIONS = 5
 #: time limit of one LP relaxation, seconds (the LPs here take well under a second citywide)
 LP_TIME_LIMIT_S = 60.0
 
@@ -48,14 +55,28 @@ LP_TIME_LIMIT_S = 60.0
 def solve_lp_relaxation(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                         floors: Floors | None, *, threads: int | None = None,
                         time_limit_s: float = LP_TIME_LIMIT_S):
-    """LP relaxation at gains ``G``: (status, bound in calls/year, (P, S) fractional teams)."""
-    built = build_shared_model(prob, G, reach, 0.0, floors, relax=True)
-    run = solve_model(built.model, built.variables, time_limit_s=time_limit_s, threads=threads)
+    """LP relaxation at gains ``G``: (status, bound in calls/year, (P, S) fractional teams).
+
+    Built from arrays and handed to HiGHS in one call (its optimal value is the certificate);
+    with an equity ratio cap (binary levels, order rows) through the Pyomo model."""
+    if floors is not None and floors.max_ratio is not None:
+        built = build_shared_model(prob, G, reach, 0.0, floors, relax=True)
+        run = solve_model(built.model, built.variables, time_limit_s=time_limit_s,
+                          threads=threads)
+        read = built.read_teams
+    else:
+        lp, xi = shared_lp_arrays(prob, G, reach, floors)
+        run = solve_arrays(lp, time_limit_s=time_limit_s, threads=threads)
+
+        def read(values):
+            X = np.zeros(prob.shape)
+            X[xi[:, 0], xi[:, 1]] = np.asarray(values)[:len(xi)]
+            return X
     if run.termination == "infeasible":
         return "infeasible", float("nan"), None
     if run.termination != "optimal" or run.values is None:
         return run.solver_termination, float("nan"), None
-    return "optimal", float(run.objective), built.read_teams(run.values)
+    return "optimal", float(run.objective), read(run.values)
 
 
 def best_heuristic_plan(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
@@ -127,37 +148,73 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
                       built.n_integer, build_s, translate_s, solve_s)
 
 
-def _gains_for(prob, st: CoverageSettings, q, n_system, reach, floors=None):
-    if st.mode == "isolated":
-        return isolated_gains(prob)
-    full = floors is not None and floors.max_ratio is not None
-    return shared_gains(prob, q, st.amexclp, n_system, reach, full_levels=full)
+def _change(G: np.ndarray, state: BusyState, eligible: np.ndarray) -> tuple[float, float]:
+    """How far the MIP's frozen estimate is from the plan's own busy probabilities
+    (:func:`bheard.model.hypercube.plan_busy`): the calls-weighted mean, and the largest,
+    absolute difference of a precinct-slot's covered share (0..1)."""
+    frozen = covered_from_counts(G, state.teams_in_range)
+    diff = np.abs(frozen - state.covered)
+    total = float(eligible.sum())
+    mean = float(diff.sum() / total) if total > 0 else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(eligible > 0, diff / np.maximum(eligible, 1e-300), 0.0)
+    return mean, (float(share.max()) if share.size else 0.0)
 
 
-def fixed_point_trace_row(it: int, phase: str, q: np.ndarray, q_plan: np.ndarray,
-                          covered: float) -> dict:
-    return {"iteration": it, "phase": phase, "q_mean": float(np.mean(q)),
-            "q_min": float(np.min(q)), "q_max": float(np.max(q)),
-            "max_change": float(np.max(np.abs(q_plan - q))) if len(q) else 0.0,
-            "covered_calls": float(covered)}
+def team_busy(state: BusyState, teams: np.ndarray) -> np.ndarray:
+    """(S,) mean busy probability of the plan's teams in each slot (team-weighted)."""
+    x = np.asarray(teams, dtype=float)
+    n = x.sum(axis=0)
+    return np.where(n > 0, (state.q * x).sum(axis=0) / np.maximum(n, 1e-300), np.nan)
+
+
+def fixed_point_trace_row(it: int, phase: str, state: BusyState, teams: np.ndarray,
+                          change: tuple[float, float], covered_frozen: float) -> dict:
+    """One row of ``FixedPointReport.trace``: iteration, phase, the plan's own busy
+    probabilities (team-weighted mean; min and max over locations with teams), the largest
+    change of a precinct-slot's covered share, and the plan's covered calls/year at its own
+    busy probabilities and at the estimate the MIP used."""
+    x = np.asarray(teams) > 0
+    q = state.q[x] if x.any() else state.q.ravel()
+    return {"iteration": it, "phase": phase,
+            "q_mean": float(np.nanmean(team_busy(state, teams))) if x.any() else float("nan"),
+            "q_min": float(np.min(q)) if q.size else float("nan"),
+            "q_max": float(np.max(q)) if q.size else float("nan"),
+            "mean_change": float(change[0]), "max_change": float(change[1]),
+            "covered_calls": float(state.covered.sum()),
+            "covered_calls_at_estimate": float(covered_frozen)}
 
 
 def coverage_model_name(settings: CoverageSettings) -> str:
     """The coverage model a shared-driver solve uses, in words."""
     if settings.mode == "isolated":
         return "isolated Erlang loss with extra constraints"
-    return "AMEXCLP" if settings.amexclp else "MEXCLP"
+    return "local busy probabilities (approximate hypercube)"
+
+
+def _initial_loads(prob: ProblemData, q0: float) -> np.ndarray:
+    """(P, S) equivalent loads where every team is busy ``q0`` of the time: ``q0 / (1 - q0)``
+    Erlangs per team (one team in range then loses ``q0`` of the calls)."""
+    return np.full(prob.shape, q0 / (1.0 - q0))
 
 
 def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSettings,
                  floors: Floors | None = None) -> SolveResult:
     """Solve the shared (or constrained isolated) model into a :class:`SolveResult`.
 
-    Fixed point (``models/shared_coverage.md``): with ``q`` per slot, build gains, plan
-    (greedy while ``q`` moves, then LP rounding, local search and HiGHS), compute ``q(plan)``;
-    update ``q <- q + step (q(plan) - q)`` until ``max |q(plan) - q| <= tolerance``. The
-    objective and bound refer to the gains of the final ``q``; the trace is in
-    ``result.fixed_point``.
+    Local busy probabilities (``models/shared_coverage.md``): the MIP is exact at a frozen
+    estimate, per precinct-slot, of the local busy probabilities
+    (:func:`bheard.model.hypercube.frozen_gains`); a plan's own busy probabilities come from
+    the approximate hypercube (:func:`bheard.model.hypercube.plan_busy`). The estimate is
+    updated by successive averages toward the plan's own until the two give covered shares
+    within ``coverage.tolerance`` (calls-weighted mean): first with the cheap planners (greedy,
+    then local search from the last plan), then with the LP bound, an LP-rounded plan and
+    local search; HiGHS runs only when the LP bound does not certify ``solver.mip_rel_gap``.
+
+    The objective is the plan's coverage at its own busy probabilities; the bound and gap
+    certify the MIP at the final estimate; the status is ``optimal`` only if the fixed point
+    converged and the gap was met, otherwise ``feasible`` with the reason in
+    ``report.message``.
     """
     t0 = time.perf_counter()
     report = SolverReport(time_limit_s=opts.time_limit_s, mip_rel_gap=opts.mip_rel_gap)
@@ -170,43 +227,76 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                            report, diagnosis, coverage_model=model_name)
     reach = reach_or_identity(prob)
     S = prob.shape[1]
-    rho_max = settings.max_busy_probability
-    served = settings.busy_workload == "served"
+    isolated = settings.mode == "isolated"
+    pref = preferences(reach, prob.travel_min, prob.service_time_hours)
+    reach = pref  # the sparse form of the ranges, used by every step below
     group = (np.unique(prob.slot_tour, return_inverse=True)[1].ravel()
              if settings.busy_probability_by == "tour" else np.arange(S))
-    fixed_q = settings.mode == "isolated" or settings.busy_probability is not None
-    q = np.full(S, settings.busy_probability if settings.busy_probability is not None
-                else settings.initial_busy_probability)
-    n_system = None
+    fixed = isolated or settings.busy_probability is not None
+    q0 = (settings.busy_probability if settings.busy_probability is not None
+          else settings.initial_busy_probability)
+    E = prob.eligible_calls_per_year()
     trace: list[dict] = []
-    teams = None
-    G = None
-    # phase 1: greedy fixed point (cheap)
-    for it in range(1, settings.max_iterations + 1):
-        G = _gains_for(prob, settings, q, n_system, reach, floors)
-        teams = greedy_shared(prob, G, reach, floors)
-        if fixed_q and not settings.amexclp:
-            break
-        q_plan = q if fixed_q else busy_from_plan(prob, teams, reach, rho_max, group,
-                                                  G if served else None)
-        covered = float(covered_from_counts(G, in_range(reach, teams)).sum())
-        trace.append(fixed_point_trace_row(it, "greedy", q, q_plan, covered))
-        n_new = np.maximum(teams.sum(axis=0), 1)
-        n_same = n_system is not None and bool((n_new == n_system).all())
-        n_system = n_new
-        if float(np.max(np.abs(q_plan - q))) <= settings.tolerance and (
-                not settings.amexclp or n_same):
-            break
-        q = q + step_size(settings.damping, len(trace)) * (q_plan - q)
-    report.greedy_objective = float(covered_from_counts(G, in_range(reach, teams)).sum())
-    report.n_increments = int((G > 0).sum())
-    # phase 2: LP bound + LP-rounded plan + local search at the current q; HiGHS only when the
-    # certified gap is above mip_rel_gap; then re-check the fixed point with the final plan
+    q_state = None
+
+    def gains(load):
+        return isolated_gains(prob) if isolated else frozen_gains(prob, pref, load)
+
+    def frozen_value(G_, teams_):
+        return float(covered_from_counts(G_, in_range(reach, teams_)).sum())
+
+    def own(teams_):
+        nonlocal q_state
+        st_ = plan_busy(prob, pref, teams_, group, q0=q_state)
+        q_state = st_.q
+        return st_
+
+    last = {"teams": None, "k": 0}
+
+    def update(load, st_, teams_):
+        """Successive averages of the loads (steps 1, damping/1, damping/2, ...: they sum to
+        infinity but shrink, so the estimate settles where plans alternate); a full step when
+        the plan repeats itself (the fixed point of one plan is its own loads)."""
+        same = last["teams"] is not None and np.array_equal(last["teams"], teams_)
+        last["teams"] = np.array(teams_)
+        last["k"] = 0 if same else last["k"] + 1
+        k = last["k"]
+        w = 1.0 if k <= 1 else settings.damping / (k - 1)
+        return load + w * (equivalent_load(st_) - load)
+
+    a = _initial_loads(prob, q0)
+    change = (0.0, 0.0)
+
+    # phase 1: fixed point with the cheap planners (greedy, then local search from the last
+    # plan: its constraints do not depend on the estimate, so it stays feasible)
+    def iterate(teams_, a_, n_it):
+        nonlocal change
+        G_ = gains(a_)
+        for _ in range(n_it):
+            G_ = gains(a_)
+            start_ = greedy_shared(prob, G_, reach, floors) if teams_ is None else teams_
+            teams_ = start_ if fixed else improve_plan(prob, G_, reach, start_, floors)
+            if fixed:
+                break
+            st_ = own(teams_)
+            change = _change(G_, st_, E)
+            trace.append(fixed_point_trace_row(len(trace) + 1, "local search", st_, teams_,
+                                               change, frozen_value(G_, teams_)))
+            if change[0] <= settings.tolerance:
+                break
+            a_ = update(a_, st_, teams_)
+        return teams_, a_, G_
+
+    teams, a, G = iterate(None, a, settings.max_iterations)
+    report.greedy_objective = frozen_value(G, teams)
+    # phase 2: the LP bound, an LP-rounded plan and local search at the current estimate;
+    # re-check the fixed point; HiGHS only when the LP bound does not certify the gap
     build_s = translate_s = solve_s = 0.0
-    rounds = 0
-    status, bound, converged = "feasible", nan, fixed_q
-    while True:
-        rounds += 1
+    status, bound, converged = "feasible", nan, fixed
+    v = frozen_value(G, teams)
+    st = None
+    for rnd in range(1, MAX_LP_ROUNDS + 1):
+        report.n_increments = int((G > 0).sum())
         t_lp = time.perf_counter()
         lp_status, lp_bound, X = solve_lp_relaxation(
             prob, G, reach, floors, threads=opts.threads,
@@ -223,104 +313,111 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                 " with the equity floors conflicts"]
             return SolveResult("infeasible", None, nan, nan, nan, time.perf_counter() - t0, 0.0,
                                solve_s, report, diag, coverage_model=model_name)
-        cands = [teams] if meets_floors(G, reach, teams, floors) else []
+        cands = [improve_plan(prob, G, reach, teams, floors)] if meets_floors(
+            G, reach, teams, floors) else []
         if X is not None:
             r = round_lp(prob, G, reach, X, floors)
             if meets_floors(G, reach, r, floors):
-                cands.append(r)
-        cands = [improve_plan(prob, G, reach, c, floors) for c in cands]
-        vals = [float(covered_from_counts(G, in_range(reach, c)).sum()) for c in cands]
-        best_v = max(vals) if vals else -np.inf
-        if vals:
-            teams = cands[int(np.argmax(vals))]
+                cands.append(improve_plan(prob, G, reach, r, floors))
+        if cands:
+            vals = [frozen_value(G, c) for c in cands]
+            teams, v = cands[int(np.argmax(vals))], max(vals)
         bound = lp_bound
         report.bound_source = "highs_lp"
-        status = "feasible"
-        report.termination = "LP bound certifies the heuristic plan"
+        report.termination = "LP bound certifies the plan"
         report.message = "LP-rounded + local-search plan"
-        final = fixed_q
-        if not fixed_q:
-            q_plan = busy_from_plan(prob, teams, reach, rho_max, group, G if served else None)
-            n_new = np.maximum(teams.sum(axis=0), 1)
-            trace.append(fixed_point_trace_row(len(trace) + 1, "lp", q, q_plan, best_v))
-            ok_n = not settings.amexclp or (n_system is not None
-                                             and bool((n_new == n_system).all()))
-            converged = float(np.max(np.abs(q_plan - q))) <= settings.tolerance and ok_n
-            final = converged or rounds >= MAX_LP_ROUNDS or (
-                len(trace) >= settings.max_iterations + MAX_LP_ROUNDS)
-        if not final:
-            q = q + step_size(settings.damping, len(trace)) * (q_plan - q)
-            n_system = n_new
-            G = _gains_for(prob, settings, q, n_system, reach, floors)
-            teams = greedy_shared(prob, G, reach, floors)
-            continue
-        # final round: HiGHS only if the LP bound does not certify the plan yet
-        teams_before = teams
-        if not vals or relative_gap(best_v, bound) > opts.mip_rel_gap:
-            start = teams if vals else greedy_shared(prob, G, reach, floors)
-            out = solve_shared_mip(prob, G, reach, start, floors,
-                                   time_limit_s=max(opts.time_limit_s
-                                                    - (time.perf_counter() - t0), 0.5),
-                                   mip_rel_gap=opts.mip_rel_gap, threads=opts.threads,
-                                   highs_options=opts.highs_options,
-                                   warm_start=opts.warm_start and bool(vals))
-            build_s += out.build_seconds
-            translate_s += out.translate_seconds
-            solve_s += out.solve_seconds
-            report.termination, report.n_variables, report.n_integer = (
-                out.termination, out.n_variables, out.n_integer)
-            report.message = "MIP start from the heuristic plan" if out.warm else ""
-            if out.status == "infeasible":
-                diag = diagnose_floors(prob, G, reach, floors) or [
-                    "HiGHS proved the model infeasible with whole teams; the equity floors, "
-                    "budget.annual_usd and the limits conflict once teams are integers"]
-                return SolveResult("infeasible", None, nan, nan, nan, build_s, translate_s,
-                                   solve_s, report, diag, coverage_model=model_name)
-            if out.teams is not None and meets_floors(G, reach, out.teams, floors):
-                v_mip = float(covered_from_counts(G, in_range(reach, out.teams)).sum())
-                if v_mip >= best_v - 1e-9 * max(abs(best_v), 1.0):
-                    teams, best_v = out.teams, v_mip
-            if not np.isfinite(best_v):
-                return SolveResult("error", None, nan, nan, nan, build_s, translate_s, solve_s,
-                                   report, [f"no plan meeting the equity floors was found"
-                                            f" ({out.termination})"], coverage_model=model_name)
-            status = out.status
-            if math.isfinite(out.bound) and out.bound < bound:
-                bound, report.bound_source = out.bound, "highs_mip"
-        if not fixed_q and teams is not teams_before:
-            q_plan = busy_from_plan(prob, teams, reach, rho_max, group, G if served else None)
-            trace.append(fixed_point_trace_row(len(trace) + 1, "mip", q, q_plan, best_v))
-            converged = converged and float(np.max(np.abs(q_plan - q))) <= settings.tolerance
-        break
+        if fixed:
+            break
+        st = own(teams)
+        change = _change(G, st, E)
+        trace.append(fixed_point_trace_row(len(trace) + 1, "lp", st, teams, change, v))
+        converged = change[0] <= settings.tolerance
+        if converged or rnd == MAX_LP_ROUNDS:
+            break
+        a = update(a, st, teams)
+        teams, a, G = iterate(teams, a, ROUND_ITERATIONS)
+        v = frozen_value(G, teams)
+    if not cands:
+        teams = greedy_shared(prob, G, reach, floors)
+        v = frozen_value(G, teams)
+    if not meets_floors(G, reach, teams, floors) or relative_gap(v, bound) > opts.mip_rel_gap:
+        out = solve_shared_mip(prob, G, reach, teams, floors,
+                               time_limit_s=max(opts.time_limit_s
+                                                - (time.perf_counter() - t0), 0.5),
+                               mip_rel_gap=opts.mip_rel_gap, threads=opts.threads,
+                               highs_options=opts.highs_options,
+                               warm_start=opts.warm_start and meets_floors(G, reach, teams,
+                                                                          floors))
+        build_s += out.build_seconds
+        translate_s += out.translate_seconds
+        solve_s += out.solve_seconds
+        report.termination, report.n_variables, report.n_integer = (
+            out.termination, out.n_variables, out.n_integer)
+        report.message = "MIP start from the heuristic plan" if out.warm else ""
+        if out.status == "infeasible":
+            diag = diagnose_floors(prob, G, reach, floors) or [
+                "HiGHS proved the model infeasible with whole teams; the equity floors, "
+                "budget.annual_usd and the limits conflict once teams are integers"]
+            return SolveResult("infeasible", None, nan, nan, nan, build_s, translate_s,
+                               solve_s, report, diag, coverage_model=model_name)
+        if out.teams is not None and meets_floors(G, reach, out.teams, floors):
+            v_mip = frozen_value(G, out.teams)
+            if v_mip >= v - 1e-9 * max(abs(v), 1.0) or not meets_floors(G, reach, teams,
+                                                                         floors):
+                teams, v = out.teams, v_mip
+                if not fixed:
+                    st = own(teams)
+                    change = _change(G, st, E)
+                    trace.append(fixed_point_trace_row(len(trace) + 1, "mip", st, teams,
+                                                       change, v))
+                    converged = change[0] <= settings.tolerance
+        if not meets_floors(G, reach, teams, floors):
+            return SolveResult("error", None, nan, nan, nan, build_s, translate_s, solve_s,
+                               report, [f"no plan meeting the equity floors was found"
+                                        f" ({out.termination})"], coverage_model=model_name)
+        status = out.status
+        if math.isfinite(out.bound) and out.bound < bound:
+            bound, report.bound_source = out.bound, "highs_mip"
     counts = in_range(reach, teams)
-    covered = covered_from_counts(G, counts)
+    if fixed:
+        covered, local = covered_from_counts(G, counts), None
+    else:
+        covered, local = st.covered, st.q
     obj = float(covered.sum())
-    # levels cut by LEVEL_TOL: add their largest possible contribution to the bound
-    cap = max_in_range(prob, reach)
-    L = G.shape[-1]
-    tail = 0.0
-    if settings.mode == "shared":
-        tail = float((prob.eligible_calls_per_year() * (np.asarray(q)[None, :] ** L)
-                      * (cap > L)).sum())
-    bound = max(bound + tail, obj) if math.isfinite(bound) else nan
+    obj_frozen = v
+    bound = max(bound, obj_frozen) if math.isfinite(bound) else nan
     report.mip_bound = bound if report.bound_source == "highs_mip" else nan
-    gap = relative_gap(obj, bound) if math.isfinite(bound) else float("inf")
+    # the gap certifies the MIP at the final estimate (the plan's value there against the
+    # bound); the objective is the plan's own coverage, within the tolerance of that value, and
+    # the reported bound is raised to it when it is higher
+    gap = relative_gap(obj_frozen, bound) if math.isfinite(bound) else float("inf")
+    bound = max(bound, obj) if math.isfinite(bound) else nan
     if status in ("time_limit_feasible", "feasible") and gap <= opts.mip_rel_gap:
         status = "optimal"
-    own = covered_from_counts(G, teams)
-    q_plan = q if fixed_q else busy_from_plan(prob, teams, reach, rho_max, group,
-                                              G if served else None)
+    if status == "optimal" and not converged:
+        status = "feasible"
+        msg = (f"the local busy-probability fixed point did not converge: at the final plan the"
+               f" estimate the MIP used and the plan's own busy probabilities differ by"
+               f" {change[0]:.4f} of the calls (> coverage.tolerance {settings.tolerance});"
+               " the plan is optimal for that estimate (the gap), not proven for its own"
+               " busy probabilities")
+        report.message = (report.message + "; " if report.message else "") + msg
+    own_cov = covered_from_counts(G, np.asarray(teams))
+    q_plan = team_busy(st, teams) if not fixed else np.full(S, q0)
     fp = FixedPointReport(
-        busy_probability=[float(v) for v in q], busy_probability_from_plan=[float(v) for v in q_plan],
-        iterations=len(trace), converged=bool(converged),
-        final_change=(trace[-1]["max_change"] if trace else 0.0), tolerance=settings.tolerance,
-        damping=settings.damping, levels=int(L), trace=trace)
+        busy_probability=[float(v) for v in np.nan_to_num(q_plan, nan=q0)],
+        busy_probability_from_plan=[float(v) for v in np.nan_to_num(q_plan, nan=q0)],
+        iterations=len(trace), converged=bool(converged), final_change=float(change[0]),
+        tolerance=settings.tolerance, damping=settings.damping,
+        levels=int(G.shape[-1]), trace=trace,
+        objective_at_estimate=obj_frozen, initial_busy_probability=float(q0))
     result = SolveResult(status, teams, obj, bound, gap, build_s + (time.perf_counter() - t0
                          - build_s - translate_s - solve_s), translate_s, solve_s, report,
-                         coverage_model=model_name, covered=covered, own_covered=own,
-                         teams_in_range=counts, fixed_point=fp)
+                         coverage_model=model_name, covered=covered, own_covered=own_cov,
+                         teams_in_range=counts, fixed_point=None if isolated else fp,
+                         local_busy=local)
     if floors is not None and floors.active:
-        result.equity_cost = equity_cost(prob, G, reach, result.objective)
+        result.equity_cost = equity_cost(prob, G, reach, obj_frozen)
     return result
 
 
@@ -337,8 +434,20 @@ def equity_cost(prob: ProblemData, G: np.ndarray, reach: np.ndarray, covered_wit
 
 def solve_scenario_problem(sc, prob: ProblemData, *, start=None, cache=None) -> SolveResult:
     """Registry entry: a scenario's problem with :func:`solve_shared` (shared mode, or isolated
-    mode with role caps / equity floors)."""
-    return solve_shared(prob, sc.solver, sc.coverage, floors_from_scenario(sc, prob))
+    mode with role caps / equity floors; the isolated model at the plan's own carried-over
+    load, :mod:`bheard.optimize.carryover`)."""
+    floors = floors_from_scenario(sc, prob)
+    if sc.coverage.mode != "isolated":
+        return solve_shared(prob, sc.solver, sc.coverage, floors)
+    from bheard.optimize.carryover import carryover_fixed_point
+
+    def solve(p, _start, left):
+        opts = sc.solver if left is None else sc.solver.model_copy(
+            update={"time_limit_s": max(left, 1.0)})
+        return solve_shared(p, opts, sc.coverage, floors)
+
+    return carryover_fixed_point(prob, solve, time_limit_s=sc.solver.time_limit_s,
+                                 tolerance=sc.coverage.tolerance)
 
 
 

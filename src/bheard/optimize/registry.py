@@ -25,6 +25,7 @@ an isolated scenario loads neither Pyomo nor SciPy (``bheard solve`` start-up).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -35,6 +36,7 @@ import pandas as pd
 from bheard.constants import DAYS
 from bheard.model.isolated import make_increments
 from bheard.optimize.incremental import solve_problem
+from bheard.optimize.carryover import carryover_fixed_point, solve_with_carryover
 from bheard.plan import ASSIGNMENT_COLUMNS, SHARED_COLUMNS, PlanIndex, StaggeredSummary
 from bheard.problem.hourly import StaggeredData, staggered_from_scenario
 from bheard.data import precincts as precinct_table
@@ -187,6 +189,8 @@ def slot_assignments(prob: ProblemData, teams: np.ndarray, res: SolveResult) -> 
         df["teams_in_range"] = res.teams_in_range.ravel()
         df["own_covered_calls"] = res.own_covered.ravel()
         df["neighbour_covered_calls"] = (covered - res.own_covered).ravel()
+        df["team_busy_probability"] = (np.full((P, S), np.nan) if res.local_busy is None
+                                       else np.where(teams > 0, res.local_busy, np.nan)).ravel()
         df = df[ASSIGNMENT_COLUMNS + SHARED_COLUMNS]
     return df
 
@@ -222,6 +226,8 @@ def staggered_columns(sc, data: StaggeredData, res: SolveResult) -> PlanColumns:
     from bheard.model.staggered import assignments_frame as staggered_assignments
     from bheard.model.staggered import hourly_frame, plan_columns
 
+    if res.carry_share is not None:
+        data = dataclasses.replace(data, carry_share=res.carry_share)
     elig_h = data.eligible_calls_per_year()
     summary = StaggeredSummary(
         starts=list(data.start_labels), shift_hours=data.shift_hours,
@@ -242,9 +248,16 @@ def staggered_columns(sc, data: StaggeredData, res: SolveResult) -> PlanColumns:
 
 
 def run_staggered(sc, data: StaggeredData, *, start=None, cache=None) -> SolveResult:
+    """The staggered driver at the plan's own carried-over load (:mod:`bheard.optimize.carryover`)."""
     from bheard.optimize.lp_rounding import solve_staggered
 
-    return solve_staggered(data, sc.solver)
+    def solve(d, _start, left):
+        opts = sc.solver if left is None else sc.solver.model_copy(
+            update={"time_limit_s": max(left, 1.0)})
+        return solve_staggered(d, opts)
+
+    return carryover_fixed_point(data, solve, time_limit_s=sc.solver.time_limit_s,
+                                 tolerance=sc.coverage.tolerance)
 
 
 def run_fixed_point(sc, prob: ProblemData, **kw) -> SolveResult:
@@ -255,12 +268,11 @@ def run_fixed_point(sc, prob: ProblemData, **kw) -> SolveResult:
 
 
 def run_incremental(sc, prob: ProblemData, *, start=None, cache=None) -> SolveResult:
-    """The isolated driver; ``cache`` keeps the Erlang-B increments, which do not depend on
+    """The isolated driver at the plan's own carried-over load
+    (:mod:`bheard.optimize.carryover`); ``cache`` keeps the increments, which do not depend on
     the budget."""
-    if cache is not None:
-        cache.setdefault("increments", make_increments(prob))
-    return solve_problem(prob, sc.solver, increments=None if cache is None
-                         else cache["increments"], start_teams=start)
+    return solve_with_carryover(prob, sc.solver, start_teams=start, cache=cache,
+                                tolerance=sc.coverage.tolerance)
 
 
 def run_stochastic(sc, prob, **kw) -> SolveResult:

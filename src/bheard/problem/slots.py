@@ -18,8 +18,9 @@ from bheard.data import precincts as precinct_table
 from bheard.demand.prior import prior_hourly
 from bheard.demand.slots import slot_mean_rates
 from bheard.demand.table import read_demand_table
-from bheard.geography import slot_reach
-from bheard.queueing import erlang_b_table
+from bheard.dispatch import dispatch_model, slot_inflow_rates, slot_lagged_rates
+from bheard.geography import response_sets, scenario_travel_times
+from bheard.queueing import loss_with_breaks_table
 from bheard.scenario.hours import slot_open, slot_times
 
 
@@ -71,6 +72,22 @@ class ProblemData:
     role_fte_per_team: np.ndarray | None = None
     role_cap: np.ndarray | None = None
     slot_start_how: np.ndarray | None = None
+    #: the dispatch parameters (models/dispatch.md): share of on-duty time available, minutes
+    #: a call may wait, (P, S) lagged calls/hour behind the workload (None = calls_per_hour),
+    #: and (S, P, P) minutes from call receipt to arrival from base j to precinct i
+    #: (``travel_min[s, j, i]``; None = no trip)
+    availability: float = 1.0
+    max_wait_min: float = 0.0
+    work_calls_per_hour: np.ndarray | None = None
+    travel_min: np.ndarray | None = None
+    #: (P, S) the part of the lagged rates due to calls arriving within the slot (the rest is
+    #: carried over from the previous slot and stays with the posts that continue:
+    #: ``handover`` "post"; with "free" the relieving teams start free). None = all of it.
+    inflow_calls_per_hour: np.ndarray | None = None
+    handover: str = "post"
+    #: (P, S) share of the calls carried over into each slot that stay on the precinct's own
+    #: continuing posts (isolated model; None = all of them); see :meth:`carry_share_of`
+    carry_share: np.ndarray | None = None
 
     def __post_init__(self):
         P, S = self.calls_per_hour.shape
@@ -92,9 +109,60 @@ class ProblemData:
     def kmax(self) -> int:
         return int(self.max_teams.max()) if self.max_teams.size else 0
 
+    def own_busy_hours(self) -> np.ndarray:
+        """(P, S) mean busy hours of a call taken by the precinct's own team: the trip inside
+        the precinct plus the service time."""
+        P, S = self.shape
+        if self.travel_min is None:
+            return np.full((P, S), self.service_time_hours)
+        own = np.diagonal(self.travel_min, axis1=1, axis2=2).T  # (P, S)
+        return self.service_time_hours + own / 60.0
+
+    def workload_rates(self) -> np.ndarray:
+        """(P, S) calls/hour behind the workload: the lagged rates when known."""
+        return self.calls_per_hour if self.work_calls_per_hour is None \
+            else self.work_calls_per_hour
+
+    def carried_over_rates(self) -> np.ndarray:
+        """(P, S) lagged calls/hour carried over from before each slot (0 without lags)."""
+        if self.work_calls_per_hour is None or self.inflow_calls_per_hour is None:
+            return np.zeros(self.shape)
+        return np.maximum(self.work_calls_per_hour - self.inflow_calls_per_hour, 0.0)
+
+    def previous_slot(self) -> np.ndarray:
+        """(S,) the slot whose tour ends when each slot's starts (-1 if none)."""
+        S = self.shape[1]
+        start = np.asarray(self.slot_start_how, float)
+        end = start + np.asarray(self.slot_hours, float)
+        out = -np.ones(S, dtype=np.int64)
+        for s in range(S):
+            d = (start[s] - end) / HOURS_PER_WEEK
+            hit = np.flatnonzero(np.abs(d - np.round(d)) < 1e-9)
+            if hit.size:
+                out[s] = int(hit[0])
+        return out
+
+    def carry_share_of(self, teams: np.ndarray) -> np.ndarray:
+        """(P, S) share of the calls in service at the start of each slot that burden a
+        location's teams in the slot: with the "post" handover the posts that continue keep
+        their calls, ``min(x_prev, x) / x_prev`` (0 where the previous slot had no team); the
+        others finish in overtime. With the "free" handover every relieving team starts free
+        (0)."""
+        x = np.asarray(teams, dtype=float)
+        if self.handover != "post":
+            return np.zeros(x.shape)
+        prev = self.previous_slot()
+        xp = np.where(prev[None, :] >= 0, x[:, np.maximum(prev, 0)], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(xp > 0, np.minimum(xp, x) / np.maximum(xp, 1e-300), 0.0)
+
     def offered_load(self) -> np.ndarray:
-        """(P, S) offered load in Erlangs: calls/hour x mean service time in hours."""
-        return self.calls_per_hour * self.service_time_hours
+        """(P, S) offered load in Erlangs on the precinct's own teams: (calls/hour arriving in
+        the slot, lagged, + those carried over times :attr:`carry_share`) x mean busy hours
+        (own trip + service)."""
+        carry = self.carried_over_rates()
+        share = 1.0 if self.carry_share is None else self.carry_share
+        return (self.workload_rates() - carry + carry * share) * self.own_busy_hours()
 
     def eligible_calls_per_year(self) -> np.ndarray:
         """(P, S) eligible calls a year in each precinct-slot: W x hours x calls/hour."""
@@ -107,11 +175,18 @@ class ProblemData:
     def coverage_table(self, kmax: int | None = None) -> np.ndarray:
         """(P, S, K+1) expected covered eligible calls/year with k = 0..K teams.
 
-        ``cov(p,s,k) = W h_s lam_ps (1 - B(k, lam_ps tau))`` (Erlang loss, isolated precinct).
+        ``cov(p,s,k) = W h_s lam_ps (1 - L_k)`` with ``L_k`` the loss of an isolated precinct's
+        k teams: Erlang's ``B(k, a)`` at availability 1, with breaks
+        :func:`bheard.queueing.loss_with_breaks_table`, times the chance that no busy team
+        frees up within ``max_wait_min`` (``exp(-k w / b)``, ``b`` the mean busy time).
         """
         kmax = self.kmax if kmax is None else kmax
-        blocking = erlang_b_table(self.offered_load(), kmax)
-        return self.eligible_calls_per_year()[..., None] * (1.0 - blocking)
+        loss = loss_with_breaks_table(self.offered_load(), self.availability, kmax)
+        if self.max_wait_min > 0:
+            b = self.own_busy_hours()
+            k = np.arange(kmax + 1)
+            loss = loss * np.exp(-k[None, None, :] * (self.max_wait_min / 60.0) / b[..., None])
+        return self.eligible_calls_per_year()[..., None] * (1.0 - loss)
 
     def coverage(self, teams: np.ndarray) -> np.ndarray:
         """(P, S) expected covered eligible calls/year for a (P, S) integer plan."""
@@ -143,8 +218,22 @@ def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> Probl
     cost = np.array([shift_cost_usd(scenario, t, tours[t].start_hour, tours[t].hours)
                      for _, t in slots], dtype=float)
 
-    if rates is None:
+    hourly = scaled_hourly_rates(scenario, table, sel) if rates is None else None
+    if rates is not None:  # given slot rates (a demand sample's mean)
+        rates = np.asarray(rates, dtype=float)
+        hourly = slot_rates_to_hourly(rates, start_how, hours)
+    elif hourly is None:  # a demand table: slot rates only
         rates = demand_rates(scenario, table, sel, slots, start_how, hours) * scenario.demand.scale
+        hourly = slot_rates_to_hourly(rates, start_how, hours)
+    else:
+        rates = slot_mean_rates(hourly, start_how, hours)
+    dm = dispatch_model(scenario)
+    times = scenario_travel_times(scenario, sel)
+    travel = (np.stack([times[t] for _, t in slots]) if slots
+              else np.zeros((0, len(sel), len(sel))))
+    own_trip_h = float(np.median(np.diagonal(travel, axis1=1, axis2=2))) / 60.0 if slots else 0.0
+    work = slot_lagged_rates(hourly, start_how, hours, dm, own_trip_h)
+    inflow = slot_inflow_rates(hourly, start_how, hours, dm, own_trip_h)
 
     P, S = len(sel), len(slots)
     lim = scenario.limits
@@ -163,7 +252,9 @@ def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> Probl
     cap_label = np.array([f"limits.max_teams_per_tour[{t}]" for _, t in slots], dtype=object)
     extra = {}
     if scenario.coverage.mode == "shared":
-        extra["reach"] = slot_reach(scenario, sel, list(slot_tour))
+        reach = {t: response_sets(m, dm.response_standard_min) for t, m in times.items()}
+        extra["reach"] = (np.stack([reach[t] for _, t in slots]) if slots
+                          else np.zeros((0, len(sel), len(sel)), dtype=bool))
     if scenario.workforce.max_headcount:
         names, fte = role_fte_per_team_slot(scenario.workforce, scenario.teams.crew, hours,
                                             scenario.weeks_per_year)
@@ -180,6 +271,8 @@ def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> Probl
         max_teams=max_teams, min_teams=min_teams, slot_cap=caps, slot_cap_label=cap_label,
         min_teams_label=("limits.min_teams_every_precinct" if lim.min_teams_every_precinct
                          else "limits.min_teams"),
+        availability=dm.availability, max_wait_min=dm.max_wait_min, work_calls_per_hour=work,
+        inflow_calls_per_hour=inflow, handover=dm.handover, travel_min=travel,
         **extra,
     )
 
@@ -228,14 +321,15 @@ def hourly_rates(scenario, table: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray
     return wide.to_numpy(dtype=float)
 
 
-def scaled_hourly_rates(scenario) -> np.ndarray | None:
+def scaled_hourly_rates(scenario, table: pd.DataFrame | None = None,
+                        sel: pd.DataFrame | None = None) -> np.ndarray | None:
     """(P, 168) eligible calls/hour of a prior or forecast scenario, times ``demand.scale``
     (None for a table demand, which has slot rates only)."""
     if scenario.demand.table is not None:
         return None
-    table = precinct_table()
-    return hourly_rates(scenario, table, select_precincts(table, scenario.precincts)) \
-        * scenario.demand.scale
+    table = precinct_table() if table is None else table
+    sel = select_precincts(table, scenario.precincts) if sel is None else sel
+    return hourly_rates(scenario, table, sel) * scenario.demand.scale
 
 
 def slot_rates_to_hourly(rates_ps: np.ndarray, start_how: np.ndarray, hours: np.ndarray

@@ -230,7 +230,8 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         parts.append('<h2 id="simulation">Predicted vs simulated coverage</h2>')
         ci = pvs.get("ci95") or [None, None]
         rows = [
-            ("optimizer's prediction, share of eligible calls in operating hours",
+            ("optimizer's prediction (its coverage model, same dispatch parameters), share of"
+             " eligible calls in operating hours",
              fmt(pvs.get("predicted"), "share")),
             ("simulated share (mean of replications)", fmt(pvs.get("simulated"), "share")),
             ("95% confidence interval",

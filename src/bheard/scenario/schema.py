@@ -415,39 +415,56 @@ class Budget(_Strict):
 
 
 class CoverageSettings(_Strict):
-    """Which coverage model: ``isolated`` (own teams only) or ``shared`` (MEXCLP across
-    precincts within the response standard; ``models/shared_coverage.md``)."""
+    """Which coverage model: ``isolated`` (own teams only) or ``shared`` (teams cross precinct
+    lines within the response standard, with local busy probabilities from an approximate
+    hypercube model; ``models/shared_coverage.md``)."""
 
     mode: Literal["isolated", "shared"] = Field("isolated", description="coverage model")
-    response_standard_min: float = Field(
-        15.0, gt=0, le=120,
-        description="a team can serve a call when travel (incl. dispatch) takes at most this,"
-        " minutes (S-response-time, S-nypd-dispatch-delay, S-mmr-response: B-HEARD averages 13:41-15:30, ~20 min in 2024; the"
-        " table suggests <= 15 min)")
+    response_standard_min: float | None = Field(
+        15.0, gt=0, le=240,
+        description="a team may be sent to a call when its trip (pre-travel delay + driving)"
+        " takes at most this, minutes; a call is covered when such a team arrives (S-response-time,"
+        " S-nypd-dispatch-delay, S-mmr-response: B-HEARD averages 13:41-15:30, ~20 min in 2024;"
+        " the table suggests <= 15 min). null = any team of the scenario's area (the published"
+        " record counts every answered call, whatever its response time)")
     busy_probability: float | None = Field(
         None, gt=0, lt=1,
-        description="fixed MEXCLP busy probability q; default None = from the plan's own"
-        " workload, iterated to a fixed point")
-    amexclp: bool = Field(False, description="apply Larson's correction Q(N, q, k)"
-                          " (Batta, Dolan & Krishnamurthy 1989)")
+        description="fixed busy probability of every team (no fixed point: a what-if and a"
+        " test device); default None = each location's own, from the plan's workload")
     initial_busy_probability: float = Field(
-        0.5, gt=0, lt=1, description="starting busy probability q of the fixed point (the"
-        " result must not depend on it beyond the tolerance). ASSUMPTION")
+        0.5, gt=0, lt=1, description="busy probability every team starts the fixed point with"
+        " (the result must not depend on it beyond the tolerance; tests check 0.2-0.8)."
+        " ASSUMPTION")
     max_busy_probability: float = Field(
-        0.95, gt=0, lt=1, description="cap on q from workload. ASSUMPTION")
-    damping: float = Field(0.5, gt=0, le=1, description="fixed point step: q <- q + damping x"
-                           " (q(plan) - q)")
-    max_iterations: int = Field(25, ge=1, le=200, description="fixed point iterations")
+        0.95, gt=0, lt=1, description="unused by the local model (kept so that older scenarios"
+        " load); A-max-busy-probability")
+    damping: float = Field(0.5, gt=0, le=1, description="fixed point step after the first: "
+                           "damping / (k - 1) (method of successive averages)")
+    max_iterations: int = Field(25, ge=1, le=200, description="greedy fixed point iterations"
+                                " before the LP rounds")
     busy_probability_by: Literal["tour", "slot"] = Field(
-        "tour", description="q from the workload of each tour (its slots pooled over the"
-        " days) or of each (day, tour) slot")
-    busy_workload: Literal["served", "in_range"] = Field(
-        "served", description="workload behind q: the calls the plan is expected to cover"
-        " (served) or every call with a team in range (in_range)")
+        "tour", description="a location's busy probability from the workload of each tour (its"
+        " slots pooled over the days) or of each (day, tour) slot")
     tolerance: float = Field(
-        0.02, gt=0, lt=1, description="stop when max |q(plan) - q| <= this. Plans are whole"
-        " teams: one team more or less in a slot of X teams moves q by about q/X (0.014 at"
-        " q = 0.42, X = 30), so a much tighter tolerance may never be met")
+        0.01, gt=0, lt=1, description="the fixed point has converged when the estimate the"
+        " MIP used and the plan's own busy probabilities give covered shares that differ by at"
+        " most this, calls-weighted mean of the absolute difference over precinct-slots (0.01"
+        " = a percent of the calls, about the model's own error against the simulation)."
+        " ASSUMPTION")
+    # replaced by the local busy-probability model (a clear error names what to do)
+    amexclp: Any = Field(None, exclude=True)
+    busy_workload: Any = Field(None, exclude=True)
+
+    @field_validator("amexclp", "busy_workload")
+    @classmethod
+    def _replaced(cls, v: Any, info) -> Any:
+        if v is not None and v is not False and v != "served":
+            raise ValueError(
+                "replaced: coverage.mode shared now estimates each location's own busy"
+                " probability from the plan's workload with an approximate hypercube model"
+                " (Jarvis's correction for dependent teams included, models/shared_coverage.md);"
+                f" remove coverage.{info.field_name}")
+        return None
 
 
 class GeographySettings(_Strict):
@@ -665,8 +682,23 @@ class SolverOptions(_Strict):
     )
 
 
+#: keys that moved out of ``simulation:`` because the optimizer reads them too: old key -> new
+MOVED_SIMULATION_KEYS = {
+    "availability": "dispatch.availability",
+    "max_wait_min": "dispatch.max_wait_min",
+    "hospital_share": "dispatch.hospital_share",
+    "hospital_extra_hours": "dispatch.hospital_extra_hours",
+    "local_travel_min": ("geography (the trip to a call now comes from the travel model:"
+                         " geography.dispatch_delay_min + driving time)"),
+}
+
+
 class SimulationSettings(_Strict):
-    """Discrete-event simulation of a plan (``bheard simulate``; see models/simulation.md)."""
+    """Discrete-event simulation of a plan (``bheard simulate``; see models/simulation.md).
+
+    How teams are dispatched and how long calls keep them busy is NOT here: the simulator reads
+    the same ``dispatch:``, ``teams.service_time_hours``, ``geography:`` and ``coverage:``
+    settings as the optimizer (``models/dispatch.md``)."""
 
     replications: int = Field(10, ge=1, le=10_000, description="independent replications")
     seed: int = Field(0, ge=0, description="random seed (results are deterministic per seed)")
@@ -674,29 +706,59 @@ class SimulationSettings(_Strict):
         None, ge=1, le=520, description="simulated weeks per replication; default:"
         " weeks_per_year rounded (one year)")
     dispatch: Literal["isolated", "pooled", "shared"] | None = Field(
-        None, description="default None = coverage.mode. isolated = a precinct's own teams only;"
-        " pooled = any on-duty team of the scenario's area (today's B-HEARD: precinct lines"
-        " dropped, S-teams-2024); shared = nearest free team within"
-        " coverage.response_standard_min by travel time (bheard.geography)")
-    max_wait_min: float = Field(
-        0.0, ge=0, description="minutes a call may wait for a team to free up before it gets the"
-        " traditional response; 0 = none (S-first-month: calls found teams busy went to NYPD)")
-    local_travel_min: float = Field(
-        14.0, ge=0, description="travel minutes to a call inside the team's own precinct/area,"
-        " used for response times (already inside service_time_hours). ASSUMPTION: near the"
-        " published average response 13:41-15:30 (S-h1-fy22, S-fy22, S-hospital-transport)")
-    hospital_share: float = Field(
-        0.5, ge=0, le=1, description="share of calls whose client is taken to hospital ("
-        " S-fy22, S-hospital-transport, S-h1-fy23: 46-54%)")
-    hospital_extra_hours: float = Field(
-        1.0, ge=0, description="extra busy hours of a hospital transport over an on-site call."
-        " ASSUMPTION: no published figure (S-denver-star); the mean busy time stays"
-        " teams.service_time_hours")
+        None, description="a what-if override of the dispatch rule; default None = the"
+        " optimizer's own rule (coverage.mode and coverage.response_standard_min). isolated ="
+        " a precinct's own teams only; pooled = the nearest free team of the scenario's area;"
+        " shared = the nearest free team within coverage.response_standard_min")
+    # keys that moved to dispatch: (validated aliases would let the optimizer and the
+    # simulator disagree again; a clear error names the new key)
+    availability: Any = Field(None, exclude=True)
+    max_wait_min: Any = Field(None, exclude=True)
+    hospital_share: Any = Field(None, exclude=True)
+    hospital_extra_hours: Any = Field(None, exclude=True)
+    local_travel_min: Any = Field(None, exclude=True)
+
+    @field_validator(*MOVED_SIMULATION_KEYS)
+    @classmethod
+    def _moved(cls, v: Any, info) -> Any:
+        if v is not None:
+            raise ValueError(f"moved: use {MOVED_SIMULATION_KEYS[info.field_name]} (read by the"
+                             " optimizer and the simulator alike, models/dispatch.md)")
+        return v
+
+
+class DispatchSettings(_Strict):
+    """How a call gets a team and how long it keeps the team busy: the one parameter set that
+    the optimizer's coverage model and the simulator both read (``models/dispatch.md``).
+
+    With ``teams.service_time_hours`` (busy time per call beyond the trip), ``geography``
+    (pre-travel delay and driving times) and ``coverage.response_standard_min`` (which teams
+    may be sent). Shipped scenarios take the calibrated values from
+    ``scenarios/calibration.yaml`` (``bheard calibrate``)."""
+
     availability: float = Field(
         1.0, gt=0, le=1, description="share of each team's tour it can take calls; the rest is"
-        " one unavailable block (meal, restock, paperwork) at a random time in the tour."
-        " Default 1.0 = always available (the optimizer's assumption); calibrate with"
-        " `bheard calibrate`")
+        " one unavailable block (meal, restock, paperwork) at a random time of the tour,"
+        " deferred while the team is on a call (A-availability; CALIBRATED in"
+        " scenarios/calibration.yaml). Default 1.0 = always available")
+    max_wait_min: float = Field(
+        0.0, ge=0, le=240, description="minutes a call may wait for a team in range to free up"
+        " before it gets the traditional response; 0 = none (S-first-month: calls that found"
+        " the teams busy went to NYPD)")
+    hospital_share: float = Field(
+        0.5, ge=0, le=1, description="share of calls whose client is taken to hospital"
+        " (S-fy22, S-hospital-transport, S-h1-fy23: 46-54%); shapes the busy-time distribution")
+    hospital_extra_hours: float = Field(
+        1.0, ge=0, description="extra busy hours of a hospital transport over an on-site call"
+        " (A-hospital-extra-time); the mean busy time stays teams.service_time_hours")
+    handover: Literal["post", "free"] = Field(
+        "post", description="a team busy at the end of its tour: post = keeps its post busy"
+        " until the call ends (the relieving team starts then) and is paid overtime for the"
+        " overrun; free = the relieving team starts free (the overrun is still paid)."
+        " ASSUMPTION A-handover")
+    overtime_premium: float = Field(
+        1.5, ge=1, le=3, description="overtime pay as a multiple of straight time (S-overtime:"
+        " time and a half)")
 
 
 class Scenario(_Strict):
@@ -721,6 +783,7 @@ class Scenario(_Strict):
     workforce: WorkforceSettings = Field(default_factory=WorkforceSettings)
     equity: EquitySettings = Field(default_factory=EquitySettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     #: where the scenario came from (file path or "<dict>"), for messages and reports
     source: str = "<dict>"
 
@@ -743,6 +806,13 @@ class Scenario(_Strict):
                     + (f"; missing {missing}" if missing else "")
                     + (f"; unknown tours {extra}" if extra else "")
                 )
+        d = self.dispatch
+        if not self.teams.service_time_hours > d.hospital_share * d.hospital_extra_hours:
+            raise ValueError(
+                f"teams.service_time_hours ({self.teams.service_time_hours} h) must exceed"
+                f" dispatch.hospital_share x dispatch.hospital_extra_hours"
+                f" ({d.hospital_share * d.hospital_extra_hours:g} h): the on-site part of the"
+                " busy time would be negative")
         caps = self.limits.max_teams_per_tour
         if isinstance(caps, dict):
             extra = [k for k in caps if k not in tours]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bheard.data import precincts as precinct_table
+from bheard.dispatch import dispatch_model
 from bheard.errors import InputError
 from bheard.limits import max_sim_calls
 from bheard.geography import read_travel_times, tour_speed_factor, travel_time_matrix
@@ -99,24 +100,34 @@ def setup_from_plan(plan: Plan, scenario: Scenario | None = None, *,
                  .to_numpy(dtype=float).reshape(index.shape))
         hourly = slot_rates_to_hourly(np.nan_to_num(rates), index.start_hour_of_week,
                                       index.hours)
+    dm = dispatch_model(sc)
     mode = dispatch or sim.dispatch or sc.coverage.mode
     if mode not in DISPATCH_MODES:
         raise InputError.single(sc.source, "dispatch", mode, " or ".join(DISPATCH_MODES))
     weeks = sim.weeks or max(int(round(sc.weeks_per_year)), 1)
+    a = plan.assignments
+    by_p = a.groupby("precinct", sort=False)[["expected_covered_calls", "eligible_calls"]].sum()
+    by_p = by_p.reindex([int(p) for p in index.precinct])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pred_p = (by_p["expected_covered_calls"] / by_p["eligible_calls"]).to_numpy(float)
+    hours = np.asarray(index.hours, dtype=float)
     args = dict(
         precinct=np.asarray(index.precinct), hourly_calls_per_hour=hourly,
         teams=np.asarray(teams, dtype=np.int64), slot_start_how=index.start_hour_of_week,
         slot_hours=index.hours, slot_tour=np.asarray(index.label, dtype=object),
         slot_day=np.asarray(index.day, dtype=object),
-        service_time_hours=sc.teams.service_time_hours, weeks=weeks, dispatch=mode,
-        max_wait_min=sim.max_wait_min, local_travel_min=sim.local_travel_min,
-        hospital_share=sim.hospital_share, hospital_extra_hours=sim.hospital_extra_hours,
-        availability=sim.availability,
-        travel_min=column_travel_minutes(sc, index) if mode == "shared" else None,
-        response_standard_min=sc.coverage.response_standard_min if mode == "shared"
-        else math.inf,
+        service_time_hours=dm.service_time_hours, weeks=weeks, dispatch=mode,
+        max_wait_min=dm.max_wait_min, hospital_share=dm.hospital_share,
+        hospital_extra_hours=dm.hospital_extra_hours, availability=dm.availability,
+        travel_min=column_travel_minutes(sc, index),
+        response_standard_min=dm.response_standard_min if mode == "shared" else math.inf,
+        handover=dm.handover, overtime_premium=dm.overtime_premium,
+        team_cost_usd_per_hour=np.asarray(index.cost_per_team_shift_usd, float) / np.maximum(
+            hours, 1e-9),
+        weeks_per_year=float(sc.weeks_per_year),
         predicted_covered_calls_per_year=float(plan.objective),
-        predicted_eligible_calls_per_year=float(plan.eligible_calls))
+        predicted_eligible_calls_per_year=float(plan.eligible_calls),
+        predicted_share_by_precinct=pred_p)
     args.update(overrides)
     try:
         return SimSetup(**args)

@@ -1,7 +1,7 @@
 """Discrete-event simulation of a staffing plan: what share of eligible calls gets a team?
 
-The optimizer's coverage is a model (Erlang loss per precinct-slot). This module replays a plan
-call by call (see ``models/simulation.md``):
+The optimizer's coverage is a model; this module replays a plan call by call with the same
+dispatch parameters (``models/simulation.md``, ``models/dispatch.md``):
 
 - eligible calls arrive as a Poisson process per (precinct, hour of week) at the scenario's
   rates (calls/hour), uniformly inside each hour;
@@ -12,9 +12,11 @@ call by call (see ``models/simulation.md``):
   precinct's teams; ``pooled``: every team of the area; ``shared``: teams whose travel time is
   within the response standard), else it may wait up to ``max_wait_min`` for the first team to
   free up, else it gets the traditional response (not served);
-- busy time per call = service time (mean ``service_time_hours``; a mix of on-site calls and
-  hospital transports, gamma(2) components) + extra travel beyond the local travel in shared
-  mode; a team busy at the end of its tour finishes the call (overtime) but starts no new one;
+- busy time per call = the trip (pre-travel delay + driving, from the travel matrix) + the
+  service time (mean ``service_time_hours``; a mix of on-site calls and hospital transports,
+  gamma(2) components); a team busy at the end of its tour finishes the call in overtime
+  (reported and costed) and starts no new one; with the "post" handover the relieving team
+  takes over the post when that call ends (the post stays busy), with "free" at once;
 - availability ``alpha`` < 1: each team-tour has one unavailable block of ``(1 - alpha) x
   tour hours`` starting at a uniformly random time of the tour; a team busy when its block is
   due takes it as soon as it is free.
@@ -55,8 +57,16 @@ class SimSetup:
     ``hourly_calls_per_hour``: (P, 168) eligible calls/hour by precinct and hour of week
     (Monday 00:00 = hour 0). ``teams``: (P, S) teams on duty per precinct and weekly slot.
     ``slot_start_how``: (S,) slot start, hours of the week; ``slot_hours``: (S,) tour length.
-    ``travel_min``: optional (S, P, P) or (P, P) travel minutes from base j to call precinct i
-    at ``[.., j, i]`` (shared mode). ``dispatch``: "isolated" | "pooled" | "shared".
+    ``travel_min``: optional (S, P, P) or (P, P) minutes from call receipt to arrival (pre-travel
+    delay + drive) from base j to call precinct i at ``[.., j, i]``; without it every trip takes
+    ``local_travel_min``. A call keeps its team busy for the trip plus the service time (mean
+    ``service_time_hours``). ``dispatch``: "isolated" (own precinct's teams) | "pooled" (every
+    team of the area) | "shared" (teams with travel <= ``response_standard_min``); always the
+    nearest free team first. ``handover``: "post" (a team busy at the end of its tour keeps its
+    post busy until the call ends: the relieving team starts then; the overrun is paid overtime)
+    or "free" (the relieving team starts free; the overrun is still overtime).
+    ``team_cost_usd_per_hour``: (S,) straight-time USD per team-hour of each slot, to cost the
+    overtime at ``overtime_premium`` x that rate.
     """
 
     precinct: np.ndarray
@@ -69,16 +79,23 @@ class SimSetup:
     weeks: int = 52
     dispatch: str = "isolated"
     max_wait_min: float = 0.0
-    local_travel_min: float = 14.0
+    local_travel_min: float = 0.0
     hospital_share: float = 0.5
     hospital_extra_hours: float = 1.0
     availability: float = 1.0
     travel_min: np.ndarray | None = None
     response_standard_min: float = math.inf
     slot_day: np.ndarray | None = None
-    #: (P, S) expected covered share from the optimizer's model, for comparison (optional)
+    handover: str = "post"
+    team_cost_usd_per_hour: np.ndarray | None = None
+    overtime_premium: float = 1.5
+    weeks_per_year: float = 52.0
+    #: the optimizer's expected covered calls/year and eligible calls/year of the same plan
     predicted_covered_calls_per_year: float | None = None
     predicted_eligible_calls_per_year: float | None = None
+    #: (P,) the optimizer's expected covered share of each precinct's eligible calls in
+    #: operating hours (optional, for the per-precinct comparison)
+    predicted_share_by_precinct: np.ndarray | None = None
 
     def __post_init__(self):
         P, S = np.shape(self.teams)
@@ -88,6 +105,8 @@ class SimSetup:
             raise ValueError("slot_start_how and slot_hours must be (S,)")
         if self.dispatch not in ("isolated", "pooled", "shared"):
             raise ValueError(f"unknown dispatch {self.dispatch!r}")
+        if self.handover not in ("post", "free"):
+            raise ValueError(f"unknown handover {self.handover!r}")
         if self.dispatch == "shared" and self.travel_min is None:
             raise ValueError("shared dispatch needs travel_min")
         if not 0 < self.availability <= 1:
@@ -102,25 +121,36 @@ class SimSetup:
 # --------------------------------------------------------------------------------------
 # one replication
 # --------------------------------------------------------------------------------------
+def _travel(setup: SimSetup) -> np.ndarray | None:
+    """(S, P, P) travel minutes ``[s, j, i]`` or None."""
+    if setup.travel_min is None:
+        return None
+    tm = np.asarray(setup.travel_min, dtype=float)
+    P, S = np.shape(setup.teams)
+    return np.broadcast_to(tm, (S, P, P)) if tm.ndim == 2 else tm
+
+
 def _candidates(setup: SimSetup):
     """Per slot s and call precinct p: (template team ids, travel minutes), nearest first.
 
-    Template team j is one team of one weekly slot; its instance in week w has id
+    Template team j is one team (post) of one weekly slot; its instance in week w has id
     ``(w + 1) * N + j`` (week -1 covers the wrap of Sunday's late tours into Monday 00:00).
+    Also returns the template's predecessor (the team of the same base and post number whose
+    tour ends when this one starts; -1 if none) and the week offset of that predecessor.
     """
     teams = np.asarray(setup.teams, dtype=np.int64)
     P, S = teams.shape
-    t_slot, t_base = [], []
+    t_slot, t_base, t_post = [], [], []
     for s in range(S):
         for b in range(P):
             n = int(teams[b, s])
             t_slot += [s] * n
             t_base += [b] * n
+            t_post += list(range(n))
     t_slot = np.array(t_slot, dtype=np.int64)
     t_base = np.array(t_base, dtype=np.int64)
-    if setup.dispatch == "shared":
-        tm = np.asarray(setup.travel_min, dtype=float)
-        tm = np.broadcast_to(tm, (S, P, P)) if tm.ndim == 2 else tm
+    t_post = np.array(t_post, dtype=np.int64)
+    tm = _travel(setup)
     cand = []
     for s in range(S):
         js = np.flatnonzero(t_slot == s)
@@ -128,19 +158,39 @@ def _candidates(setup: SimSetup):
         for p in range(P):
             if setup.dispatch == "isolated":
                 sel = js[t_base[js] == p]
-                tr = np.full(sel.size, setup.local_travel_min)
             elif setup.dispatch == "pooled":
                 sel = js
-                tr = np.full(sel.size, setup.local_travel_min)
             else:
                 trav = tm[s, t_base[js], p]
                 ok = (trav <= setup.response_standard_min + 1e-9) | (t_base[js] == p)
-                sel, tr = js[ok], trav[ok]
-                order = np.argsort(tr, kind="stable")
-                sel, tr = sel[order], tr[order]
-            row.append((sel.tolist(), tr.tolist()))
+                sel = js[ok]
+            tr = (tm[s, t_base[sel], p] if tm is not None
+                  else np.full(sel.size, setup.local_travel_min))
+            order = np.argsort(tr, kind="stable")
+            row.append((sel[order].tolist(), tr[order].tolist()))
         cand.append(row)
-    return cand, t_slot, t_base
+    # predecessor of each template team: same base and post, slot ending at this slot's start
+    starts = np.asarray(setup.slot_start_how, dtype=float)
+    ends = starts + np.asarray(setup.slot_hours, dtype=float)
+    pred = -np.ones(t_slot.size, dtype=np.int64)
+    pred_week = np.zeros(t_slot.size, dtype=np.int64)
+    if setup.handover == "post" and t_slot.size:
+        index = {(int(s), int(b), int(k)): n for n, (s, b, k) in
+                 enumerate(zip(t_slot.tolist(), t_base.tolist(), t_post.tolist()))}
+        for s in range(S):
+            # the instance of s in week w relieves the instance of s2 in week w + d (d = 0 or
+            # -1: s2's tour ends when s's starts, e.g. Sunday 17-01 before Monday 01-09)
+            d = (starts[s] - ends) / HOURS_PER_WEEK
+            prev = np.flatnonzero(np.abs(d - np.round(d)) < 1e-9)
+            if not prev.size:
+                continue
+            s2 = int(prev[0])
+            wk = int(np.round(d[s2]))
+            for n in np.flatnonzero(t_slot == s).tolist():
+                m = index.get((s2, int(t_base[n]), int(t_post[n])))
+                if m is not None:
+                    pred[n], pred_week[n] = m, wk
+    return cand, t_slot, t_base, pred, pred_week
 
 
 def _minute_slots(setup: SimSetup) -> list[tuple[int, ...]]:
@@ -156,11 +206,22 @@ def _minute_slots(setup: SimSetup) -> list[tuple[int, ...]]:
     return [tuple(sorted(set(x))) for x in out]
 
 
+def service_hours(setup: SimSetup, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Service time per call, hours, excluding the trip: gamma(2) on-site part, plus a gamma(2)
+    hospital part for a share ``hospital_share``; mean ``service_time_hours``."""
+    hs, extra = setup.hospital_share, setup.hospital_extra_hours
+    base_mean = setup.service_time_hours - hs * extra
+    service = rng.gamma(2.0, base_mean / 2.0, n)
+    if hs > 0 and extra > 0:
+        hosp = rng.random(n) < hs
+        service = service + np.where(hosp, rng.gamma(2.0, extra / 2.0, n), 0.0)
+    return service
+
+
 def _arrivals(setup: SimSetup, rng: np.random.Generator):
     """Poisson arrivals: (time hours, precinct index, service hours), sorted by time."""
     W = setup.weeks
     rates = np.asarray(setup.hourly_calls_per_hour, dtype=float)
-    P = rates.shape[0]
     counts = rng.poisson(np.tile(rates, (1, W)))  # (P, 168 W), each cell one hour
     n = int(counts.sum())
     flat = counts.ravel()
@@ -170,14 +231,7 @@ def _arrivals(setup: SimSetup, rng: np.random.Generator):
     t = hour + rng.random(n)
     order = np.argsort(t, kind="stable")
     t, p_idx = t[order], p_idx[order]
-    hs, extra = setup.hospital_share, setup.hospital_extra_hours
-    base_mean = setup.service_time_hours - hs * extra
-    service = rng.gamma(2.0, base_mean / 2.0, n)
-    if hs > 0 and extra > 0:
-        hosp = rng.random(n) < hs
-        service = service + np.where(hosp, rng.gamma(2.0, extra / 2.0, n), 0.0)
-    del P
-    return t, p_idx, service
+    return t, p_idx, service_hours(setup, rng, n)
 
 
 @dataclass
@@ -189,17 +243,23 @@ class _Rep:
     slot: np.ndarray  # slot active at arrival (-1 = none)
     busy_hours: float
     on_duty_hours: float
+    overtime_hours: float = 0.0
+    overtime_cost_usd: float = 0.0
 
 
-def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_slots) -> _Rep:
+def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, pred, pred_week,
+              minute_slots) -> _Rep:
     t_arr, p_arr, svc = _arrivals(setup, rng)
     W = setup.weeks
     N = int(t_slot.size)
-    S = len(setup.slot_hours)
     starts = [float(x) for x in setup.slot_start_how]
     hours = [float(x) for x in setup.slot_hours]
     n_inst = (W + 1) * N
     free_at = [-math.inf] * n_inst
+    fresh = [True] * n_inst  # instance not looked at yet (inherits its predecessor's post)
+    pred_l = pred.tolist()
+    pw_l = pred_week.tolist()
+    has_pred = bool((pred >= 0).any())
     alpha = setup.availability
     breaks = alpha < 1.0
     if breaks:
@@ -213,7 +273,6 @@ def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_sl
         bstart = (inst_start.ravel() + off).tolist()
         taken = [False] * n_inst
     max_wait = setup.max_wait_min / 60.0
-    local = setup.local_travel_min
     n = t_arr.size
     outcome = np.empty(n, dtype=np.int8)
     resp = np.full(n, np.nan)
@@ -251,15 +310,22 @@ def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_sl
             tend = t - off + h
             for k in range(len(js)):
                 i = base + js[k]
+                if fresh[i]:
+                    fresh[i] = False
+                    if has_pred and pred_l[js[k]] >= 0:
+                        ip = (w + 1 + pw_l[js[k]]) * N + pred_l[js[k]]
+                        if ip >= 0 and free_at[ip] > free_at[i]:
+                            free_at[i] = free_at[ip]  # the post is still busy
                 fa = free_at[i]
                 if breaks and not taken[i]:
                     bs = bstart[i]
                     e0 = fa if fa > t else t
                     if e0 >= bs:  # the break is due before this team could start the call
                         bs = bs if bs > fa else fa
-                        fa = bs + blen_slot[s]
-                        free_at[i] = fa
                         taken[i] = True
+                        if bs < tend:
+                            fa = bs + blen_slot[s]
+                            free_at[i] = fa
                 e = fa if fa > t else t
                 if e >= tend:
                     continue
@@ -272,8 +338,7 @@ def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_sl
                     if best_i < 0 or e + trs[k] / 60.0 < best_e + best_tr / 60.0:
                         best_i, best_e, best_tr = i, e, trs[k]
         if best_i >= 0:
-            extra = (best_tr - local) / 60.0 if best_tr > local else 0.0
-            dur = s_list[c] + extra
+            dur = s_list[c] + best_tr / 60.0
             free_at[best_i] = best_e + dur
             busy += dur
             outcome[c] = SERVED
@@ -284,8 +349,19 @@ def _run_once(setup: SimSetup, rng: np.random.Generator, cand, t_slot, minute_sl
             outcome[c] = LOST_NO_TEAM
         else:
             outcome[c] = LOST_BUSY
-    on_duty = float(W * (np.asarray(setup.teams).sum(axis=0) * np.asarray(hours)).sum()) if S else 0.0
-    return _Rep(t_arr, p_arr, outcome, resp, slot_at, busy, on_duty)
+    on_duty = float(W * (np.asarray(setup.teams).sum(axis=0) * np.asarray(hours)).sum()) \
+        if len(hours) else 0.0
+    ot_h = ot_usd = 0.0
+    if N:
+        fa = np.asarray(free_at, dtype=float).reshape(W + 1, N)
+        tend = ((np.arange(W + 1)[:, None] - 1) * HOURS_PER_WEEK
+                + (np.asarray(starts) + np.asarray(hours))[t_slot][None, :])
+        over = np.where(np.isfinite(fa), np.maximum(fa - tend, 0.0), 0.0)[1:]  # weeks 0..W-1
+        ot_h = float(over.sum())
+        if setup.team_cost_usd_per_hour is not None:
+            rate = np.asarray(setup.team_cost_usd_per_hour, dtype=float)[t_slot]
+            ot_usd = float((over * rate[None, :]).sum() * setup.overtime_premium)
+    return _Rep(t_arr, p_arr, outcome, resp, slot_at, busy, on_duty, ot_h, ot_usd)
 
 
 # --------------------------------------------------------------------------------------
@@ -315,7 +391,7 @@ class SimResult:
     response median/p90). ``overall``: metric -> (mean, 95% CI low, high). ``by_precinct``,
     ``by_tour``, ``by_hour``: calls and outcomes per group as the mean per replication (calls
     per replication of ``weeks`` weeks, not summed over replications), served share pooled.
-    ``predicted_share``: the optimizer's Erlang-model coverage of the same plan (if known).
+    ``predicted_share``: the optimizer's predicted coverage of the same plan (if known).
     """
 
     scenario: str
@@ -402,13 +478,15 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
     t0 = time.perf_counter()
     if replications < 1:
         raise ValueError("replications must be >= 1")
-    cand, t_slot, _ = _candidates(setup)
+    cand, t_slot, _, pred, pred_week = _candidates(setup)
     minute_slots = _minute_slots(setup)
     streams = np.random.SeedSequence(seed).spawn(replications)
     rows = []
     reps = []
+    per_year = setup.weeks_per_year / setup.weeks
     for r, ss in enumerate(streams):
-        rep = _run_once(setup, np.random.default_rng(ss), cand, t_slot, minute_slots)
+        rep = _run_once(setup, np.random.default_rng(ss), cand, t_slot, pred, pred_week,
+                        minute_slots)
         reps.append(rep)
         n = rep.outcome.size
         cnt = np.bincount(rep.outcome, minlength=4)
@@ -425,11 +503,18 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
             "utilization": rep.busy_hours / rep.on_duty_hours if rep.on_duty_hours else np.nan,
             "response_median_min": float(np.median(served_resp)) if served_resp.size else np.nan,
             "response_p90_min": float(np.quantile(served_resp, 0.9)) if served_resp.size else np.nan,
+            "response_mean_min": float(served_resp.mean()) if served_resp.size else np.nan,
+            "overtime_hours_per_year": rep.overtime_hours * per_year,
+            "overtime_share_of_duty_hours": (rep.overtime_hours / rep.on_duty_hours
+                                             if rep.on_duty_hours else np.nan),
+            "overtime_cost_usd_per_year": rep.overtime_cost_usd * per_year,
         })
     per = pd.DataFrame(rows)
     metrics = ["served_share", "served_share_operating_hours", "lost_busy_share",
                "lost_no_team_share", "lost_off_hours_share", "utilization",
-               "response_median_min", "response_p90_min"]
+               "response_median_min", "response_p90_min", "response_mean_min",
+               "overtime_hours_per_year", "overtime_share_of_duty_hours",
+               "overtime_cost_usd_per_year"]
     overall = {m: _ci(per[m].to_numpy()) for m in metrics}
     overall["calls_per_replication"] = _ci(per["calls"].to_numpy())
 
@@ -439,6 +524,11 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
     hour = np.concatenate([np.floor(r.time % 24).astype(np.int64) for r in reps])
     by_precinct = _group_table(prec, np.asarray(setup.precinct).tolist(), outcome, "precinct",
                                replications)
+    op = by_precinct["calls"] - by_precinct["lost_off_hours"]
+    by_precinct["served_share_operating_hours"] = np.where(
+        op > 0, by_precinct["served"] / np.maximum(op, 1), np.nan)
+    if setup.predicted_share_by_precinct is not None:
+        by_precinct["predicted_share"] = np.asarray(setup.predicted_share_by_precinct, float)
     tours = list(dict.fromkeys(np.asarray(setup.slot_tour).tolist()))
     tour_of_slot = np.array([tours.index(t) for t in np.asarray(setup.slot_tour).tolist()]
                             + [len(tours)], dtype=np.int64)
@@ -451,7 +541,8 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
         pred = setup.predicted_covered_calls_per_year / setup.predicted_eligible_calls_per_year
     settings = {k: getattr(setup, k) for k in (
         "service_time_hours", "weeks", "dispatch", "max_wait_min", "local_travel_min",
-        "hospital_share", "hospital_extra_hours", "availability", "response_standard_min")}
+        "hospital_share", "hospital_extra_hours", "availability", "response_standard_min",
+        "handover", "overtime_premium")}
     settings = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in settings.items()}
     return SimResult(scenario_name, setup.dispatch, replications, seed, setup.weeks, per,
@@ -460,8 +551,8 @@ def simulate_arrays(setup: SimSetup, replications: int = 10, seed: int = 0,
 
 
 def predicted_vs_simulated(result: SimResult) -> dict:
-    """The optimizer's Erlang prediction beside the simulated share, with the difference (pp)
-    and the model assumptions that explain it (:func:`explain_difference`)."""
+    """The optimizer's prediction beside the simulated share, with the difference (pp) and
+    what may explain it (:func:`explain_difference`)."""
     m, lo, hi = result.overall["served_share_operating_hours"]
     p = result.predicted_share
     return {"predicted": p, "simulated": m, "ci95": (lo, hi),
@@ -470,50 +561,45 @@ def predicted_vs_simulated(result: SimResult) -> dict:
 
 
 def explain_difference(result: SimResult) -> list[str]:
-    """Why the simulated share differs from the optimizer's Erlang-loss prediction.
+    """Why the simulated share may differ from the optimizer's prediction of the same plan.
 
-    Lists the assumptions of the coverage model (models/isolated_coverage.md) that the
-    simulation (models/simulation.md) does not make, given this run's settings; the direction
-    of each effect is stated, its size is what the run measured overall.
+    Both read the same dispatch parameters (models/dispatch.md): busy time = trip + service
+    time, availability, the response standard, waiting, the tour handover. What remains are
+    the approximations of the optimizer's coverage model that the simulation does not make,
+    given this run's settings, and sampling.
     """
     st = result.settings
     model = result.optimizer_model or "isolated"
     isolated = model.startswith("isolated")
-    name = "the Erlang-loss model" if isolated else f"the {model} model"
     out = [
-        f"Tour boundaries (+): {name} treats each (precinct, slot) as a separate "
-        "steady state; in the simulation each tour starts with all its teams free while the "
-        "previous tour's teams finish their last calls in overtime.",
-        f"Changing team counts (+/-): {name} assumes the slot's team count for the whole slot; "
-        "the simulation carries busy teams across slot boundaries when the count changes.",
         "Sampling (+/-): the simulated share has a 95% interval from "
         f"{result.replications} replications.",
+        "Time (+/-): the optimizer averages each slot (lagged load, the calls carried over a "
+        "tour change kept by the posts that continue); the simulation follows calls minute by "
+        "minute.",
     ]
-    if st.get("availability", 1.0) < 1.0:
-        out.append(f"Availability (-): teams take calls only {st['availability']:.0%} of each "
-                   "tour in the simulation (meals, restocking, paperwork); the optimizer "
-                   "assumes they are always available.")
+    if isolated:
+        out.append("Breaks (+/-): the optimizer treats one unavailable block per tour as load "
+                   "the team carries; the simulation places it at a random time of the tour.")
+    else:
+        out.append(f"Dependence (+/-): the {model} model approximates how often neighbouring "
+                   "teams are busy together (models/shared_coverage.md); within about a point "
+                   "citywide and 3 points per precinct on the shipped scenarios.")
     dispatch = st.get("dispatch", "isolated")
     if dispatch != "isolated" and isolated:
-        out.append(f"Dispatch (+): the simulation sends teams across precincts "
-                   f"({dispatch}); the isolated optimizer counts only a precinct's own teams.")
-    elif dispatch == "pooled" and not isolated:
-        out.append("Dispatch (+): the simulation lets any on-duty team take any call of the "
-                   "area (pooled); the optimizer counts only teams within the response standard.")
+        out.append(f"Dispatch (+): this run sends teams across precincts ({dispatch}); the "
+                   "isolated optimizer counts only a precinct's own teams.")
     elif dispatch == "isolated" and not isolated:
-        out.append("Dispatch (-): the simulation uses own-precinct teams only; the optimizer "
-                   "counts neighbours' teams within the response standard.")
-    if not isolated:
-        out.append(f"Independence (+/-): {model} treats teams as busy independently with "
-                   "one busy probability per slot; in the simulation busy teams cluster where "
-                   "demand is high.")
+        out.append("Dispatch (-): this run uses own-precinct teams only; the optimizer counts "
+                   "neighbours' teams within the response standard.")
+    elif dispatch == "pooled" and not isolated:
+        out.append("Dispatch (+): this run lets the nearest free team of the whole area take "
+                   "a call (pooled); the optimizer counts only teams within the response "
+                   "standard.")
     if (st.get("max_wait_min") or 0) > 0:
-        out.append(f"Waiting (+): calls wait up to {st['max_wait_min']:.0f} min for a team in the "
-                   "simulation; the Erlang loss model serves a call only if a team is free at once.")
-    if (st.get("hospital_share") or 0) > 0:
-        out.append("Service-time mix (0): about half the clients are transported (longer busy "
-                   "time); Erlang's loss formula depends only on the mean, so this changes "
-                   "nothing on average.")
+        out.append(f"Waiting (+/-): calls wait up to {st['max_wait_min']:.0f} min; the "
+                   "optimizer approximates the chance that a busy team in range frees up in "
+                   "time.")
     return out
 
 

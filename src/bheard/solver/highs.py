@@ -20,6 +20,7 @@ from typing import Sequence
 
 import highspy
 import numpy as np
+from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
@@ -179,3 +180,102 @@ def solve_model(model, variables: Sequence, *, time_limit_s: float,
     obj = float(res.incumbent_objective) if res.incumbent_objective is not None else None
     return SolverRun(termination_of(tc), tc.name, obj, bound, values, t2 - t1, solve_s, used,
                      note)
+
+
+# --------------------------------------------------------------------------------------------
+# array models: an LP (or MIP) handed to HiGHS in one call, without Pyomo
+# --------------------------------------------------------------------------------------------
+_MODEL_STATUS = {
+    "kOptimal": "optimal", "kInfeasible": "infeasible", "kUnboundedOrInfeasible": "infeasible",
+    "kUnbounded": "unbounded", "kTimeLimit": "time_limit", "kIterationLimit": "stopped",
+    "kObjectiveBound": "stopped", "kObjectiveTarget": "stopped", "kInterrupt": "stopped",
+    "kSolutionLimit": "stopped",
+}
+
+
+def _new_highs():
+    """A silent highspy instance (its constructor prints a banner on the process's stdout; as
+    Pyomo does, the file descriptor is captured while it runs)."""
+    with capture_output(capture_fd=True):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def solve_arrays(lp, *, time_limit_s: float, mip_rel_gap: float | None = None,
+                 threads: int | None = None, highs_options: dict | None = None,
+                 start_values: np.ndarray | None = None,
+                 started_at: float | None = None) -> SolverRun:
+    """Solve a model given as arrays with HiGHS in one call (no Pyomo translation).
+
+    ``lp`` has ``c`` (n,) objective, ``A`` (m, n) scipy sparse matrix, ``row_lo``/``row_hi``
+    (m,), ``col_lo``/``col_hi`` (n,), ``maximize`` (bool) and ``integer`` ((n,) bool or None);
+    infinite bounds are ``+-inf`` (bheard.model.base.ArrayModel). Used for the LP relaxations
+    whose value is a certificate (an LP bound needs no modelling layer); the same
+    :class:`SolverRun` comes back as from :func:`solve_model`.
+    """
+    t0 = time.perf_counter() if started_at is None else started_at
+    t1 = time.perf_counter()
+    try:
+        A = lp.A.tocsc()
+        A.sort_indices()
+        n, m = A.shape[1], A.shape[0]
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = n, m
+        inf = highspy.kHighsInf
+        model.col_cost_ = np.asarray(lp.c, dtype=float)
+        model.col_lower_ = np.where(np.isfinite(lp.col_lo), lp.col_lo, -inf).astype(float)
+        model.col_upper_ = np.where(np.isfinite(lp.col_hi), lp.col_hi, inf).astype(float)
+        model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf).astype(float)
+        model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf).astype(float)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = A.indptr.astype(np.int32)
+        model.a_matrix_.index_ = A.indices.astype(np.int32)
+        model.a_matrix_.value_ = A.data.astype(float)
+        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n, m
+        model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+        integer = getattr(lp, "integer", None)
+        if integer is not None and np.any(integer):
+            model.integrality_ = [highspy.HighsVarType.kInteger if b else
+                                  highspy.HighsVarType.kContinuous for b in integer]
+        h = _new_highs()
+        for k, v in (highs_options or {}).items():
+            h.setOptionValue(k, v)
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        if mip_rel_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        h.passModel(model)
+        used = False
+        if start_values is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = np.asarray(start_values, dtype=float).tolist()
+            h.setSolution(sol)
+            used = True
+    except Exception as exc:  # noqa: BLE001 - reported as a solver error
+        return SolverRun("error", "passModel failed", None, None, None,
+                         time.perf_counter() - t1, 0.0, error=f"{type(exc).__name__}: {exc}")
+    t2 = time.perf_counter()
+    h.setOptionValue("time_limit", max(time_limit_s - (t2 - t0), MIN_TIME_LIMIT_S))
+    try:
+        h.run()
+    except Exception as exc:  # noqa: BLE001
+        return SolverRun("error", type(exc).__name__, None, None, None, t2 - t1,
+                         time.perf_counter() - t2, used, "", f"{type(exc).__name__}: {exc}")
+    solve_s = time.perf_counter() - t2
+    status = h.getModelStatus()
+    name = h.modelStatusToString(status)
+    key = str(status).split(".")[-1]
+    term = _MODEL_STATUS.get(key, "error")
+    info = h.getInfo()
+    values = obj = bound = None
+    if info.primal_solution_status == 2 or term == "optimal":  # kSolutionStatusFeasible
+        values = np.asarray(h.getSolution().col_value, dtype=float)
+        obj = float(info.objective_function_value)
+    mip = integer is not None and np.any(integer)
+    if mip:
+        b = info.mip_dual_bound
+        bound = float(b) if b is not None and math.isfinite(b) else None
+    elif term == "optimal":
+        bound = obj
+    return SolverRun(term, name, obj, bound, values, t2 - t1, solve_s, used, "")

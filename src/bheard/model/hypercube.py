@@ -1,0 +1,347 @@
+r"""Local busy probabilities of a plan: an approximate hypercube model (Larson 1975; Jarvis 1985;
+several teams per location as in Budge, Ingolfsson & Erkut 2009).
+
+A plan puts ``x[j, s]`` teams at precinct ``j`` in slot ``s``. A call in precinct ``i`` goes to
+the nearest free team among those within the response standard (``reach[s, i, j]``, preference
+by trip time ``travel_min[s, j, i]``), else (after waiting up to ``max_wait_min``) gets the
+traditional response. Each team at ``j`` is unavailable (on a call or on a break) with
+probability ``q[j, s]``: its *local* busy probability. With the locations in range ordered by
+trip time, the chance that the first l locations are all busy is the geometric mean of two
+approximations that bracket the exact hypercube:
+
+- locations independent, the teams of one location busy together:
+  ``prod_{m <= l} beta(x_{j_m}, q_{j_m})``, with ``beta(n, q)`` Erlang's loss of the
+  symmetric n-server system at occupancy q (optimistic: neighbours share calls, so they are
+  busy together more often than independence says);
+- Larson's correction over the slot's whole fleet: ``A_N[k] prod_u q_u`` over the first k
+  teams, with ``A_N`` the dependence factors of a symmetric N-team loss system
+  (:func:`bheard.queueing.busy_set_factors`; pessimistic for teams far apart).
+
+A call of ``i`` goes to the l-th location with probability ``P(first l-1 busy) - P(first l
+busy)`` and is lost with ``P(all busy)`` times the chance that no busy team frees up within the
+wait. The work each location receives (lagged calls/hour x hours of the trip and the service)
+plus the breaks ``1 - alpha`` gives new occupancies; the equations are iterated to their fixed
+point (:func:`plan_busy`). With one location (an isolated precinct, or a pooled zone) both
+approximations are Erlang's loss formula. Against the exact hypercube (a CTMC over team states,
+``tests/test_shared.py``) the covered share of a precinct is off by at most 1.7 points on small
+instances.
+
+For the MIP the estimate is frozen per demand precinct-slot: the equivalent load ``a[i, s]``
+(:func:`equivalent_load`) makes an Erlang pool of the teams in range lose what the hypercube
+says at the current plan, and the n-th team in range adds ``E (B(n-1, a) - B(n, a))`` covered
+calls (:func:`frozen_gains`). Write-up and references: ``models/shared_coverage.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bheard.model.base import Preferences, preferences
+from scipy.special import gammaln
+
+from bheard.queueing import erlang_b, erlang_b_table, load_for_occupancy
+
+#: occupancy grid of the all-busy tables of :func:`all_busy_at` (interpolated in between)
+RHO_GRID = np.linspace(0.0, 0.9995, 4001)
+
+
+@dataclass
+class BusyState:
+    """The plan's own local busy probabilities and what they imply (fixed point of
+    :func:`plan_busy`).
+
+    ``q`` (P, S): occupancy (busy or on a break) of a team at each location; for a location
+    without teams, the occupancy a first team there would have. ``lost`` (P, S): share of each
+    precinct's calls that get no team; ``covered`` (P, S): covered calls/year;
+    ``teams_in_range`` (P, S); ``iterations`` and final ``change`` of the inner fixed point.
+    """
+
+    q: np.ndarray
+    lost: np.ndarray
+    covered: np.ndarray
+    teams_in_range: np.ndarray
+    iterations: int
+    change: float
+
+
+def all_busy_at(n: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """P(all n teams at one location busy) when each is busy with probability q: the
+    symmetric loss system of n servers at occupancy q (Erlang B at the load giving that
+    occupancy); interpolated on a uniform occupancy grid of :data:`RHO_GRID` points (1 at
+    ``n = 0`` or ``q = 1``)."""
+    n = np.asarray(n, dtype=np.int64)
+    q = np.asarray(q, dtype=float)
+    tab = _busy_table(int(n.max()) if n.size else 0)
+    m = tab.shape[1] - 1
+    x = np.clip(q, 0.0, 1.0) * m
+    i0 = np.minimum(x.astype(np.int64), m - 1)
+    f = x - i0
+    return tab[n, i0] * (1.0 - f) + tab[n, i0 + 1] * f
+
+
+_ALL_BUSY: dict = {}
+
+
+def _busy_table(kmax: int) -> np.ndarray:
+    """(kmax + 1, G) :func:`all_busy_at` on the uniform grid (cached, grown as needed)."""
+    tab = _ALL_BUSY.get("table")
+    if tab is not None and tab.shape[0] > kmax:
+        return tab
+    kmax = max(kmax, 8, 0 if tab is None else tab.shape[0] - 1)
+    grid = np.linspace(0.0, 1.0, len(RHO_GRID))
+    rows = [np.ones(grid.size)]
+    inner = grid[:-1]
+    for k in range(1, kmax + 1):
+        a = np.atleast_1d(load_for_occupancy(np.full(inner.size, k), inner))
+        rows.append(np.append(np.asarray(erlang_b(k, a), dtype=float), 1.0))
+    tab = _ALL_BUSY["table"] = np.vstack(rows)
+    return tab
+
+#: occupancy grid of the fleet dependence tables (:func:`fleet_dependence`)
+FLEET_GRID = np.linspace(0.0, 0.999, 1001)
+_FLEET: dict = {}
+
+
+def fleet_dependence(N: int, rho: float, kmax: int) -> np.ndarray:
+    """(kmax + 1,) Larson's dependence factors ``A[k]`` of a symmetric fleet of ``N`` teams at
+    occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated once per ``N`` on
+    :data:`FLEET_GRID` and interpolated."""
+    key = (N, kmax)
+    tab = _FLEET.get(key)
+    if tab is None:
+        tab = _FLEET[key] = _factor_grid(N, FLEET_GRID, kmax)
+    x = float(np.clip(rho, 0.0, FLEET_GRID[-1])) / FLEET_GRID[-1] * (len(FLEET_GRID) - 1)
+    i0 = min(int(x), len(FLEET_GRID) - 2)
+    f = x - i0
+    return (1 - f) * tab[i0] + f * tab[i0 + 1]
+
+
+def _factor_grid(N: int, rhos: np.ndarray, kmax: int) -> np.ndarray:
+    """(R, kmax + 1) :func:`bheard.queueing.busy_set_factors` for every occupancy in ``rhos``
+    (vectorised); 0 beyond ``k > N``."""
+    R = len(rhos)
+    A = np.zeros((R, kmax + 1))
+    A[:, 0] = 1.0
+    if N < 1:
+        return A
+    r = np.clip(np.asarray(rhos, float), 1e-9, 1.0 - 1e-9)
+    a = np.atleast_1d(load_for_occupancy(np.full(R, N), r))
+    m = np.arange(N + 1)
+    logp = m[None, :] * np.log(np.maximum(a, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
+    p = np.exp(logp - logp.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    occ = (p * m[None, :]).sum(axis=1) / N
+    log_fall_N = 0.0
+    log_fall_m = np.zeros(N + 1)
+    for k in range(1, min(kmax, N) + 1):
+        log_fall_N += np.log(N - k + 1)
+        with np.errstate(divide="ignore"):
+            log_fall_m = log_fall_m + np.log(np.maximum(m - k + 1, 0))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            A[:, k] = (p * np.exp(log_fall_m - log_fall_N)[None, :]).sum(axis=1) / occ ** k
+    bad = ~np.isfinite(A) | (np.asarray(rhos)[:, None] <= 1e-6)
+    A[bad] = 1.0
+    A[:, min(kmax, N) + 1:] = 0.0
+    return A
+
+
+def _walk(pref: Preferences, x: np.ndarray, q: np.ndarray, wait_h: float,
+          factors: np.ndarray | None = None):
+    """Per (s, i, l): P(call of i goes to the l-th location), P(lost) per (s, i), the teams at
+    each preferred location, P(every location ahead of the l-th busy) and the calls that
+    waited. ``factors`` (S, K + 1): Larson's symmetric dependence factors of each slot's whole
+    fleet (:func:`bheard.queueing.busy_set_factors`); None = locations independent."""
+    S, P, L = pref.loc.shape
+    xs = np.concatenate([x.T, np.zeros((S, 1))], axis=1)  # (S, P + 1), padding has 0 teams
+    qs = np.concatenate([q.T, np.ones((S, 1))], axis=1)
+    srows = np.arange(S)[:, None, None]
+    n = xs[srows, pref.loc]  # (S, P, L) teams at each preferred location
+    ql = np.clip(qs[srows, pref.loc], 1e-12, 1.0)
+    k = np.concatenate([np.zeros((S, P, 1)), np.cumsum(n, axis=2)], axis=2).astype(np.int64)
+    logb = np.log(np.clip(all_busy_at(n, ql), 1e-300, 1.0))
+    zero = np.zeros((S, P, 1))
+    busy_first = np.exp(np.concatenate([zero, np.cumsum(logb, axis=2)], axis=2))
+    if factors is not None:
+        # Larson's correction over the slot's whole fleet: A[k] times the product of the
+        # individual busy probabilities of the first k teams
+        indep = np.concatenate([zero, np.cumsum(n * np.log(ql), axis=2)], axis=2)
+        kk = np.minimum(k, factors.shape[1] - 1)
+        larson = np.take_along_axis(np.broadcast_to(factors[:, None, :], (S, P, factors.shape[1])),
+                                    kk, axis=2) * np.exp(indep)
+        # the two approximations bracket the exact hypercube (locations independent is
+        # optimistic, one symmetric fleet overstates how busy far-apart teams are together):
+        # their geometric mean (models/shared_coverage.md, tests/test_shared.py)
+        busy_first = np.sqrt(busy_first * np.minimum(larson, 1.0))
+    busy_first = np.minimum.accumulate(np.minimum(busy_first, 1.0), axis=2)
+    to_loc = busy_first[:, :, :-1] - busy_first[:, :, 1:]
+    lost = busy_first[:, :, -1]
+    before = busy_first[:, :, :-1]  # P(every location ahead of the l-th is busy)
+    if wait_h > 0:
+        nt = k[:, :, -1].astype(float)
+        bbar = np.where(nt > 0, (to_loc * pref.busy_h).sum(axis=2) / np.maximum(
+            to_loc.sum(axis=2), 1e-300), 1.0)
+        bbar = np.where(bbar > 0, bbar, 1.0)
+        freed = lost * (1.0 - np.exp(-nt * wait_h / bbar))
+        lost = lost - freed
+        # waiting calls go to the teams in range in proportion to their numbers
+        waited = freed[..., None] * n / np.maximum(nt[..., None], 1e-300)
+        return to_loc + waited, lost, n, before, waited
+    return to_loc, lost, n, before, np.zeros_like(to_loc)
+
+
+def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | None = None,
+              q0: np.ndarray | None = None, damping: float = 0.7, tol: float = 1e-6,
+              max_iter: int = 300, rho_max: float = 0.999) -> BusyState:
+    """The plan's own local busy probabilities (approximate hypercube fixed point).
+
+    ``prob``: :class:`bheard.problem.ProblemData` (calls, lagged workload rates, carried-over
+    share, availability, wait, handover); ``group`` (S,) pools each location's workload over
+    slots (e.g. the days of a tour); default each slot alone. Returns a :class:`BusyState`.
+    """
+    x = np.asarray(teams, dtype=float)
+    P, S = x.shape
+    group = np.arange(S) if group is None else np.asarray(group)
+    ng = int(group.max()) + 1 if S else 0
+    lam_carry = prob.carried_over_rates()  # (P, S) calls/hour
+    lam_in = prob.workload_rates() - lam_carry
+    h = np.asarray(prob.slot_hours, dtype=float)
+    alpha = float(prob.availability)
+    wait_h = float(prob.max_wait_min) / 60.0
+    srows = np.arange(S)[:, None, None]
+    sidx = np.broadcast_to(srows, pref.loc.shape)
+    # calls in service at a tour change stay on the posts that continue ("post" handover);
+    # the overrun of a post that ends is overtime and burdens nobody
+    cont = prob.carry_share_of(x)
+    cont_s = np.concatenate([cont.T, np.zeros((S, 1))], axis=1)  # (S, P + 1)
+    rate = lam_in.T[:, :, None] + lam_carry.T[:, :, None] * cont_s[srows, pref.loc]
+    onehot_g = np.zeros((S, ng))
+    onehot_g[np.arange(S), group] = 1.0
+    team_h = (x * h[None, :]) @ onehot_g  # (P, ng) team-hours of each location and group
+    hg = np.bincount(group, weights=h, minlength=ng)
+    valid = pref.loc < P
+    q = np.full((P, S), min(0.5, rho_max)) if q0 is None else np.array(q0, dtype=float)
+    it, change = 0, np.inf
+    onehot = np.zeros((S, ng))
+    onehot[np.arange(S), group] = 1.0
+    xi = x.astype(np.int64)
+    sidx_f = (sidx * (P + 1) + pref.loc).ravel()
+
+    def per_location(vals):  # (S, P, L) -> (P, S) sum over the precincts served from each
+        out = np.bincount(sidx_f, weights=vals.ravel(), minlength=S * (P + 1))
+        return out.reshape(S, P + 1)[:, :P].T
+
+    N = x.sum(axis=0).astype(np.int64)
+    kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
+
+    def fleet_factors(q_):
+        rho = np.where(N > 0, (x * q_).sum(axis=0) / np.maximum(N, 1), 0.0)
+        return np.stack([fleet_dependence(int(N[s_]), float(rho[s_]), kmax)
+                         for s_ in range(S)])
+
+    for it in range(1, max_iter + 1):
+        F = fleet_factors(q)
+        _, lost, n, before, waited = _walk(pref, x, q, wait_h, F)
+        # work offered to a location's teams when everyone ahead of them is busy, Erlangs:
+        # it carries A (1 - beta(x, q)), decreasing in its own q (teams busy together)
+        A = per_location(rate * before * pref.busy_h)  # (P, S)
+        extra = per_location(rate * waited * pref.busy_h)
+        Ah, eh = A * h[None, :], extra * h[None, :]
+        # each location's occupancy solves q = (1 - alpha) + work(q) / team hours (monotone):
+        # bisection, everything else held at the current iterate (nonlinear Jacobi)
+        lo = np.full((P, ng), 1.0 - alpha)
+        hi = np.ones((P, ng))
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            carried = (Ah * (1.0 - all_busy_at(xi, mid[:, group])) + eh) @ onehot
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rhs = (1.0 - alpha) + carried / team_h
+            low = mid < rhs
+            lo = np.where(low, mid, lo)
+            hi = np.where(low, hi, mid)
+        q_team = 0.5 * (lo + hi)
+        # a location without teams: the occupancy a first team there would have if it took a
+        # share of the calls its neighbourhood now loses (one server with breaks:
+        # q = (1 - alpha + a) / (1 + a))
+        first = per_location(np.where(valid, lam_in.T[:, :, None] * lost[:, :, None]
+                                      * pref.busy_h / np.maximum(pref.size[:, :, None], 1),
+                                      0.0))
+        a_v = (first * h[None, :]) @ onehot / np.maximum(hg[None, :], 1e-300)
+        q_virtual = (1.0 - alpha + a_v) / (1.0 + a_v)
+        q_new = np.clip(np.where(team_h > 0, q_team, q_virtual), 0.0, rho_max)[:, group]
+        change = float(np.max(np.abs(q_new - q))) if q.size else 0.0
+        q = q + damping * (q_new - q)
+        if change < tol:
+            break
+    _, lost, n, _, _ = _walk(pref, x, q, wait_h, fleet_factors(q))
+    lost = lost.T  # (P, S)
+    covered = prob.eligible_calls_per_year() * (1.0 - lost)
+    return BusyState(q=q, lost=lost, covered=covered, teams_in_range=n.sum(axis=2).T,
+                     iterations=it, change=change)
+
+
+def dispatch_shares(prob, pref: Preferences, teams: np.ndarray, state: BusyState
+                    ) -> np.ndarray:
+    """(S, P, L) the share of precinct i's calls in slot s that go to its l-th preferred
+    location, at the plan's own busy probabilities ``state.q`` (lost calls excluded)."""
+    x = np.asarray(teams, dtype=float)
+    S = x.shape[1]
+    N = x.sum(axis=0).astype(np.int64)
+    kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
+    rho = np.where(N > 0, (x * state.q).sum(axis=0) / np.maximum(N, 1), 0.0)
+    F = np.stack([fleet_dependence(int(N[s]), float(rho[s]), kmax) for s in range(S)])
+    to_loc, _, _, _, _ = _walk(pref, x, state.q, float(prob.max_wait_min) / 60.0, F)
+    return to_loc
+
+
+def equivalent_load(state: BusyState) -> np.ndarray:
+    """(P, S) Erlangs ``a`` such that an Erlang pool of the precinct's ``n`` teams in range
+    loses what the hypercube says: ``B(n, a) = lost`` (for ``n = 0``: the load at which a
+    first team, busy ``q`` of the time at the precinct's own location, loses ``q``:
+    ``a = q / (1 - q)``). With these loads the MIP's gains (:func:`frozen_gains`) reproduce
+    the plan's own coverage exactly at its own team counts."""
+    n = state.teams_in_range.astype(np.int64)
+    lost = np.clip(state.lost, 0.0, 1.0 - 1e-12)
+    q_own = np.clip(state.q, 0.0, 1.0 - 1e-9)
+    a0 = q_own / (1.0 - q_own)
+    lo = np.zeros(lost.shape)
+    hi = np.maximum(a0, 1.0)
+    target = np.where(n > 0, lost, 0.0)
+    while True:
+        low = (erlang_b(np.maximum(n, 0), hi) < target) & (n > 0)
+        if not low.any():
+            break
+        hi = np.where(low, hi * 2.0, hi)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        low = erlang_b(n, mid) < target
+        lo = np.where(low, mid, lo)
+        hi = np.where(low, hi, mid)
+    return np.where(n > 0, 0.5 * (lo + hi), a0)
+
+
+def frozen_gains(prob, pref: Preferences, load: np.ndarray) -> np.ndarray:
+    """(P, S, L) gain of the n-th team in range at the frozen equivalent loads, calls/year:
+    ``E (B(n-1, a) - B(n, a))`` (Erlang's loss, convex in n, so the gains fall with n and
+    the MIP's level variables need no integrality). Levels beyond the teams that can be in
+    range are zero."""
+    cap = max_in_range_pref(prob, pref)
+    L = max(int(cap.max()) if cap.size else 1, 1)
+    B = erlang_b_table(load, L)  # (P, S, L + 1)
+    G = prob.eligible_calls_per_year()[..., None] * np.maximum(B[..., :-1] - B[..., 1:], 0.0)
+    G = np.minimum.accumulate(G, axis=2)
+    G[np.arange(L)[None, None, :] >= cap[..., None]] = 0.0
+    return G
+
+
+def max_in_range_pref(prob, pref: Preferences) -> np.ndarray:
+    """(P, S) most teams that can be in range of each precinct-slot."""
+    S = pref.loc.shape[0]
+    mt = np.concatenate([prob.max_teams.T, np.zeros((S, 1), dtype=np.int64)], axis=1)
+    return mt[np.arange(S)[:, None, None], pref.loc].sum(axis=2).T
+
+
+__all__ = ["Preferences", "preferences", "BusyState", "plan_busy", "all_busy_at",
+           "dispatch_shares", "fleet_dependence",
+           "equivalent_load", "frozen_gains", "max_in_range_pref"]
