@@ -1,7 +1,7 @@
 """The ``bheard`` command line: a thin layer over the Python API.
 
 Each command lives in a module of this package (``solve``, ``evaluate``, ``workflows``,
-``demand``, ``geography``, ``data``) and is registered below, explicitly. Command modules
+``buildout``, ``demand``, ``geography``, ``data``) and is registered below, explicitly. Command modules
 import the heavy parts of bheard (Pyomo, HiGHS, SciPy, matplotlib) inside the command
 functions, on purpose, so ``bheard --version`` and ``--help`` start fast.
 
@@ -16,7 +16,7 @@ import sys
 import typer
 
 from bheard import __version__
-from bheard.cli import data, demand, evaluate, geography, solve, workflows
+from bheard.cli import buildout, data, demand, evaluate, geography, solve, workflows
 from bheard.cli.common import err_console, fail_input, out_console
 from bheard.errors import InputError
 
@@ -46,6 +46,7 @@ app.command("calibrate")(evaluate.calibrate)
 app.command("frontier")(workflows.frontier_cmd)
 app.command("batch")(workflows.batch_cmd)
 app.command("report")(workflows.report_cmd)
+app.command("buildout")(buildout.buildout)
 app.command("ingest")(demand.ingest_cmd)
 app.command("forecast")(demand.forecast_cmd)
 app.command("reach")(geography.reach)

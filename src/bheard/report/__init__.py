@@ -36,6 +36,10 @@ def write_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None,
     Raises :class:`bheard.errors.InputError` when ``out_dir`` holds no saved plan.
     """
     out = Path(out_dir)
+    if (out / "buildout.json").is_file() and not (out / "summary.json").is_file():
+        from bheard.report.buildout import write_buildout_report  # a buildout folder
+
+        return write_buildout_report(out, output=output)
     text = render_report(out, frontier_dir=frontier_dir)
     path = Path(output) if output is not None else out / "report.html"
     atomic_write_text(path, text)

@@ -19,7 +19,8 @@ from bheard.scenario.schema import Scenario
 
 #: scenario fields that hold file paths (resolved against the stating file's folder)
 PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"),
-               ("geography", "travel_times"))
+               ("geography", "travel_times"), ("buildout", "starting_deployment", "plan"),
+               ("buildout", "starting_deployment", "scenario"))
 
 
 def resolve_paths(data: dict, base: Path) -> None:

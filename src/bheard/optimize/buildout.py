@@ -1,0 +1,238 @@
+"""Driver for the buildout model: diagnosis, greedy ramp, HiGHS with the ramp as MIP start.
+
+Steps (``models/buildout.md``): check the floors, pipelines and budgets against each other
+(:func:`bheard.model.buildout.diagnose`; an infeasible ramp gets a diagnosis naming the
+binding pipeline and period without a solve); build a greedy ramp
+(:func:`~bheard.model.buildout.best_greedy`); solve the MIP with HiGHS through the solver door
+with the ramp as MIP start, to ``solver.mip_rel_gap`` within ``solver.time_limit_s``. A time
+limit returns the best ramp with its certified gap.
+
+Coverage enters as :class:`~bheard.problem.buildout.CoverageGains`, made by the entry of
+:data:`GAINS` for the scenario's ``coverage.mode`` from the steady-state solve of the same
+scenario: the isolated model's Erlang-B increments, or MEXCLP/AMEXCLP gains at the busy
+probabilities of the steady-state fixed point. A new coverage model adds one entry.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from bheard.constants import TIE_BREAK_REL
+from bheard.model.buildout import (
+    Ramp,
+    aggregate_applies,
+    best_greedy,
+    build_buildout_model,
+    check_ramp,
+    count_values,
+    diagnose,
+    improve_counts,
+    ramp_from_counts,
+    ramp_from_teams,
+    ramp_value,
+    round_counts,
+)
+from bheard.model.shared import isolated_gains, reach_or_identity, shared_gains
+from bheard.problem.buildout import BuildoutData, CoverageGains
+from bheard.problem.slots import ProblemData
+from bheard.results import SolveResult, SolverReport
+from bheard.solver import plan_status, relative_gap, solve_model
+
+
+# ----------------------------------------------------------------------------------------
+# coverage: the steady-state model's gains
+# ----------------------------------------------------------------------------------------
+def isolated_buildout_gains(sc, prob: ProblemData, steady: SolveResult | None) -> CoverageGains:
+    """Erlang-B increments of each precinct's own teams (the isolated model's gains)."""
+    return CoverageGains(isolated_gains(prob), None, "isolated Erlang loss")
+
+
+def shared_buildout_gains(sc, prob: ProblemData, steady: SolveResult | None) -> CoverageGains:
+    """MEXCLP (AMEXCLP) gains at the busy probabilities the steady-state fixed point ended
+    with (every period valued at the steady state's q; ``models/buildout.md``)."""
+    st = sc.coverage
+    if steady is None or steady.fixed_point is None:
+        q = np.full(prob.shape[1], st.busy_probability if st.busy_probability is not None
+                    else st.initial_busy_probability)
+        n_sys = None
+    else:
+        q = np.asarray(steady.fixed_point.busy_probability, dtype=float)
+        n_sys = (np.maximum(np.asarray(steady.teams).sum(axis=0), 1)
+                 if steady.teams is not None else None)
+    reach = reach_or_identity(prob)
+    G = shared_gains(prob, q, st.amexclp, n_sys, reach)
+    name = ("AMEXCLP" if st.amexclp else "MEXCLP") + " at the steady state's busy probabilities"
+    return CoverageGains(G, reach, name)
+
+
+#: coverage.mode -> gains of that coverage model for the buildout (see module docstring)
+GAINS: dict[str, Callable[..., CoverageGains]] = {
+    "isolated": isolated_buildout_gains,
+    "shared": shared_buildout_gains,
+}
+
+
+# ----------------------------------------------------------------------------------------
+# the driver
+# ----------------------------------------------------------------------------------------
+@dataclass
+class BuildoutSolve:
+    """What the buildout driver returns: the ramp (None if there is none), its value (covered
+    calls over the horizon), the certified bound and gap, the greedy ramp's value, timings."""
+
+    status: str
+    ramp: Ramp | None
+    objective: float  # calls over the horizon
+    bound: float  # calls over the horizon
+    gap: float
+    report: SolverReport
+    diagnosis: list[str] = field(default_factory=list)
+    greedy_objective: float = math.nan
+    build_seconds: float = 0.0
+    translate_seconds: float = 0.0
+    solve_seconds: float = 0.0
+
+
+def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
+                   count_vars: bool = False, warm_start: bool | None = None,
+                   heuristics: bool = True) -> BuildoutSolve:
+    """Solve a buildout problem to ``opts.mip_rel_gap`` within ``opts.time_limit_s``.
+
+    Steps: diagnosis; a greedy ramp; for the aggregated formulation (exact for isolated
+    coverage when :func:`~bheard.model.buildout.aggregate_applies`) also the LP relaxation,
+    its rounding and a local search on the team counts; HiGHS on the MIP with the best ramp
+    as MIP start, unless the LP bound already certifies it within the gap.
+
+    ``kind``: "aggregate", "full" or None (aggregate when exact, else full).
+    ``kind="full", heuristics=False, warm_start=False`` is plain HiGHS on the plain
+    formulation (the benchmark's reference); ``count_vars`` adds integer team counts per
+    (period, column) to the full formulation.
+    """
+    t0 = time.perf_counter()
+    nan = float("nan")
+    report = SolverReport(time_limit_s=opts.time_limit_s, mip_rel_gap=opts.mip_rel_gap)
+    diagnosis = diagnose(data)
+    if diagnosis:
+        report.termination = "infeasible (bheard diagnosis, before solving)"
+        return BuildoutSolve("infeasible", None, nan, nan, nan, report, diagnosis,
+                             build_seconds=time.perf_counter() - t0)
+    if kind is None:
+        kind = "aggregate" if aggregate_applies(data) else "full"
+    elif kind == "aggregate" and not aggregate_applies(data):
+        raise ValueError("the aggregated formulation is not exact for this problem")
+    warm = opts.warm_start if warm_start is None else warm_start
+    greedy = best_greedy(data) if (warm or heuristics) else None
+    g_val = ramp_value(data, greedy.teams) if greedy is not None else nan
+    report.greedy_objective = g_val
+    scale = max(g_val if math.isfinite(g_val) else 0.0, 1.0)
+    total_budget = float(max(data.budget_usd.sum(), 1.0))
+    eps = TIE_BREAK_REL * scale / total_budget
+    report.tie_break_per_usd = eps
+    best, steps = greedy, ["greedy ramp"] if greedy is not None else []
+    lp_bound = nan
+    translate_s = solve_s = 0.0
+    if kind == "aggregate" and heuristics:
+        cv = count_values(data)
+        if greedy is not None:
+            best = _better(data, best, ramp_from_counts(
+                data, improve_counts(data, cv, greedy.teams.sum(axis=1))), steps, "local search")
+        lp = build_buildout_model(data, 0.0, kind="aggregate", relax=True)
+        run = solve_model(lp.model, lp.variables, time_limit_s=opts.time_limit_s,
+                          threads=opts.threads, started_at=t0)
+        translate_s, solve_s = run.translate_seconds, run.solve_seconds
+        if run.termination == "optimal" and run.values is not None:
+            lp_bound = float(run.objective)
+            T, _, C = data.shape
+            M = round_counts(data, cv, np.asarray(run.values[:T * C]).reshape(T, C))
+            if M is not None:
+                best = _better(data, best, ramp_from_counts(data, M), steps,
+                               "LP rounding + local search")
+    report.lp_bound = lp_bound
+    b_val = ramp_value(data, best.teams) if best is not None else nan
+    if best is not None and math.isfinite(lp_bound) and relative_gap(
+            b_val, lp_bound) <= opts.mip_rel_gap:
+        report.termination = "LP bound certifies the heuristic ramp"
+        report.bound_source = "highs_lp"
+        report.message = f"{_KIND[kind]}; " + ", ".join(steps)
+        return BuildoutSolve("optimal", best, b_val, max(lp_bound, b_val),
+                             relative_gap(b_val, lp_bound), report, [], g_val,
+                             time.perf_counter() - t0 - translate_s - solve_s, translate_s,
+                             solve_s)
+    t1 = time.perf_counter()
+    built = build_buildout_model(data, eps, kind=kind, count_vars=count_vars)
+    report.n_variables, report.n_integer = built.n_variables, built.n_integer
+    run = solve_model(built.model, built.variables, time_limit_s=opts.time_limit_s,
+                      mip_rel_gap=opts.mip_rel_gap, threads=opts.threads,
+                      highs_options=opts.highs_options, started_at=t0,
+                      start_values=built.start_values(best) if (best is not None and warm)
+                      else None)
+    build_s = time.perf_counter() - t0 - translate_s - solve_s - run.translate_seconds \
+        - run.solve_seconds
+    translate_s += run.translate_seconds
+    solve_s += run.solve_seconds
+    del t1
+    report.termination = run.solver_termination
+    report.message = f"{_KIND[kind]}; " + ", ".join(steps) + "; " + (
+        "MIP start from the best of them" if run.start_used else (run.start_note
+                                                                  or "no MIP start"))
+    if run.termination == "infeasible":
+        return BuildoutSolve("infeasible", None, nan, nan, nan, report, [
+            "HiGHS proved the ramp infeasible although each check passes on its own: the"
+            " floors (buildout.milestones, the starting deployment), the pipelines"
+            " (buildout.pipelines) and the budgets (buildout.budget_usd_by_fiscal_year)"
+            " conflict together (e.g. staff trained ahead of a milestone cost more than the"
+            " budget leaves)"], g_val, build_s, translate_s, solve_s)
+    ramp = None
+    if run.values is not None:
+        cand = built.read_teams(run.values)
+        if check_ramp(data, cand, tol=1e-6):
+            cand = ramp_from_teams(data, cand.teams)  # same teams, smallest headcount path
+        if not check_ramp(data, cand, tol=1e-6):
+            ramp = cand
+    if best is not None and (ramp is None or ramp_value(data, ramp.teams) < b_val - 1e-9):
+        ramp = best
+    if ramp is None:
+        return BuildoutSolve("error", None, nan, nan, nan, report, [
+            f"no ramp found ({run.solver_termination}"
+            f"{': ' + run.error if run.error else ''})"], g_val, build_s, translate_s, solve_s)
+    obj = ramp_value(data, ramp.teams)
+    bound = lp_bound if math.isfinite(lp_bound) else nan
+    if math.isfinite(bound):
+        report.bound_source = "highs_lp"
+    if run.finite_bound is not None:
+        # penalised bound -> coverage bound: coverage <= bound + eps x spend <= bound + eps x B
+        mip_bound = run.finite_bound + eps * total_budget
+        report.mip_bound = mip_bound
+        if not math.isfinite(bound) or mip_bound < bound:
+            bound, report.bound_source = mip_bound, "highs_mip"
+    bound = max(bound, obj) if math.isfinite(bound) else nan
+    gap = relative_gap(obj, bound) if math.isfinite(bound) else float("inf")
+    status = plan_status(run.termination, has_plan=True)
+    if status != "optimal" and gap <= opts.mip_rel_gap:
+        status = "optimal"
+    if status == "optimal" and gap > opts.mip_rel_gap + 2 * TIE_BREAK_REL:
+        status = "feasible"
+    return BuildoutSolve(status, ramp, obj, bound, gap, report, [], g_val, build_s,
+                         translate_s, solve_s)
+
+
+_KIND = {"aggregate": "aggregated (sorted-increment) formulation", "full": "full formulation"}
+
+
+def _better(data: BuildoutData, a: Ramp | None, b: Ramp | None, steps: list, name: str):
+    """The better of two ramps (by covered calls); notes ``name`` when ``b`` wins."""
+    if b is None:
+        return a
+    if a is None or ramp_value(data, b.teams) > ramp_value(data, a.teams) + 1e-9:
+        steps.append(name)
+        return b
+    return a
+
+
+__all__ = ["GAINS", "BuildoutSolve", "solve_buildout", "isolated_buildout_gains",
+           "shared_buildout_gains"]
