@@ -167,7 +167,7 @@ class Buildout:
         day = np.array([c["day"] for c in cols], dtype=object)
         teams = None
         a = t["teams.csv"]
-        a["day"] = a["day"].fillna("").astype(str)
+        a["day"] = a["day"].astype(object).where(a["day"].notna(), "").astype(str)
         if len(a) and len(labels):
             teams = np.zeros((len(labels), len(precincts), len(cols)), dtype=np.int64)
             tp = {lab: i for i, lab in enumerate(labels)}
@@ -219,7 +219,7 @@ def buildout(scenario, *, time_limit_s: float | None = None, base_dir=None) -> B
     """
     from bheard.optimize import formulation_for, resolve
     from bheard.optimize.buildout import GAINS, solve_buildout
-    from bheard.problem.buildout import buildout_from_scenario
+    from bheard.problem.buildout import buildout_from_scenario, to_columns
 
     t0 = time.perf_counter()
     sc = resolve(scenario, time_limit_s=time_limit_s, base_dir=base_dir)
@@ -238,7 +238,11 @@ def buildout(scenario, *, time_limit_s: float | None = None, base_dir=None) -> B
     coverage = GAINS[sc.coverage.mode](sc, prob, steady)
     start = starting_slots(sc, prob)
     data = buildout_from_scenario(sc, prob, coverage, start)
-    res = solve_buildout(data, sc.solver)
+    cands = ()
+    if steady.teams is not None:  # the steady-state plan in every period, if it is feasible
+        cols = to_columns(np.asarray(steady.teams, dtype=np.int64), list(data.column_slots))
+        cands = (np.broadcast_to(cols, data.shape).copy(),)
+    res = solve_buildout(data, sc.solver, candidates=cands)
     out = make_buildout(sc, data, res)
     out.steady_state = _steady_summary(steady, prob, final_budget)
     out.total_seconds = time.perf_counter() - t0

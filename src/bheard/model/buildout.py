@@ -119,9 +119,10 @@ def max_headcount_path(data: BuildoutData) -> np.ndarray:
     R, T = data.hire_cap.shape
     M = np.zeros((R, T))
     M[:, 0] = data.start_headcount
+    cap = data.headcount_cap()
     for t in range(1, T):
         M[:, t] = np.minimum(data.survival * M[:, t - 1] + data.hire_cap[:, t - 1],
-                             np.maximum(data.role_cap, data.survival * M[:, t - 1]))
+                             np.maximum(cap[:, t], data.survival * M[:, t - 1]))
     return M
 
 
@@ -191,7 +192,7 @@ def check_ramp(data: BuildoutData, ramp: Ramp, tol: float = TOL) -> list[str]:
         out.append("hires in the last period (they would join after the horizon)")
     if (staff_needed(data, X) > S + tol * scale).any():
         out.append("teams need more staff than the headcount")
-    if (S > data.role_cap[:, None] * (1 + tol) + tol).any():
+    if (S > data.headcount_cap() * (1 + tol) + tol).any():
         out.append("headcount above workforce.max_headcount")
     groups, limits, names = data.budget_rows()
     total = spend(data, ramp).total_usd
@@ -271,10 +272,11 @@ def diagnose(data: BuildoutData) -> list[str]:
         return out
     need = data.column_fte @ N.T  # (R, T)
     M = max_headcount_path(data)
-    for r, name in enumerate(data.role_names):
-        short = np.flatnonzero(need[r] > M[r] * (1 + 1e-9) + 1e-9)
-        if short.size:
-            t = int(short[0])
+    short = need > M * (1 + 1e-9) + 1e-9  # (R, T)
+    if short.any():
+        t = int(np.flatnonzero(short.any(axis=0))[0])  # the first period any pipeline fails
+        for r in np.flatnonzero(short[:, t]):
+            name = data.role_names[r]
             lim = ("the starting headcount (nobody hired during the horizon is trained before"
                    f" {labels[1] if T > 1 else labels[0]})" if t == 0 else
                    data.hire_cap_label[r] if r < len(data.hire_cap_label) else "the pipeline")
@@ -285,7 +287,7 @@ def diagnose(data: BuildoutData) -> list[str]:
                        f" {lim}" + ("; workforce.max_headcount" if capped else "")
                        + f"; attrition {1 - data.survival[r] ** (1 / data.period_years):.0%}"
                        " a year)")
-            return out
+        return out
     S, h = minimal_headcount(data, need)
     cost = N @ data.team_cost_per_period() + data.period_years * (
         data.bench_usd_per_fte_year @ np.maximum(S - need, 0.0)) + data.train_usd_per_hire @ h
@@ -322,6 +324,7 @@ def greedy_ramp(data: BuildoutData, prehire: bool = False) -> Ramp | None:
     cost = data.team_cost_per_period()
     a = data.column_fte  # (R, C)
     y = data.period_years
+    hc_cap = data.headcount_cap()
     X = np.zeros((T, P, C), dtype=np.int64)
     S = np.zeros((R, T))
     H = np.zeros((R, T))
@@ -341,7 +344,7 @@ def greedy_ramp(data: BuildoutData, prehire: bool = False) -> Ramp | None:
             s_lo = s_hi = data.start_headcount.copy()
         else:
             s_lo = data.survival * S[:, t - 1]
-            s_hi = np.minimum(s_lo + data.hire_cap[:, t - 1], np.maximum(data.role_cap, s_lo))
+            s_hi = np.minimum(s_lo + data.hire_cap[:, t - 1], np.maximum(hc_cap[:, t], s_lo))
         base = np.maximum(s_lo, Q[:, t])
         if prehire:
             base = np.maximum(base, np.minimum(s_hi, ceiling))
@@ -538,7 +541,7 @@ def counts_feasible(data: BuildoutData, M: np.ndarray) -> tuple[np.ndarray, np.n
         S[:, :, t] = np.maximum(sig * S[:, :, t - 1], Q[:, :, t])
         ok &= (S[:, :, t] - sig * S[:, :, t - 1] <= cap[None, :, t - 1] * (1 + 1e-9) + 1e-9
                ).all(axis=1)
-    ok &= (S <= data.role_cap[None, :, None] * (1 + 1e-9) + 1e-9).all(axis=(1, 2))
+    ok &= (S <= data.headcount_cap()[None] * (1 + 1e-9) + 1e-9).all(axis=(1, 2))
     h = np.zeros_like(S)
     h[:, :, :-1] = S[:, :, 1:] - sig[..., None] * S[:, :, :-1]
     spend_t = (M @ data.team_cost_per_period()) + data.period_years * np.einsum(
@@ -551,43 +554,63 @@ def counts_feasible(data: BuildoutData, M: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def improve_counts(data: BuildoutData, cv: CountValues, M: np.ndarray,
-                   max_rounds: int = 200) -> np.ndarray:
-    """Local search on feasible team counts (T, C) of the aggregated formulation: the best
-    of all moves "one more team in column c from period t on", "one team fewer in column c
-    up to period t" and every pair of one of each, evaluated in batches with
-    :func:`counts_feasible`, until no move improves the value."""
+                   max_rounds: int = 500, pairs: int = 48, seconds: float = 5.0) -> np.ndarray:
+    """Local search on feasible team counts (T, C) of the aggregated formulation.
+
+    Moves: "one more team in column c from period t on" (add), "one team fewer in column c
+    up to period t" (remove; without reductions these keep every column's counts
+    non-decreasing), and pairs of one remove and one add among the ``pairs`` best of each.
+    Each round takes the best improving feasible move (feasibility in batches with
+    :func:`counts_feasible`); stops when none improves, after ``max_rounds`` or ``seconds``.
+    """
+    import time as _time
+
+    t_end = _time.perf_counter() + seconds
     T, C = M.shape
     M = M.astype(np.int64).copy()
-    tt = np.arange(T)
+    keep = not data.allow_reductions
 
     def value(B):
         k = np.clip(B - cv.lo[None], 0, cv.value.shape[-1] - 1)
         return np.take_along_axis(cv.value[None], k[..., None], axis=-1)[..., 0].sum(axis=(1, 2))
 
-    cur = float(value(M[None])[0])
-    for _ in range(max_rounds):
+    def moves(M):
         adds, rems = [], []
         for c in range(C):
             for t in range(T):
                 A = M.copy()
-                if data.allow_reductions:
-                    A[t, c] += 1
-                else:
+                if keep:
                     A[t:, c] = np.maximum(A[t:, c], M[t, c] + 1)
+                else:
+                    A[t, c] += 1
                 adds.append(A - M)
                 B = M.copy()
-                if data.allow_reductions:
-                    B[t, c] -= 1
-                else:
+                if keep:
                     B[:t + 1, c] = np.minimum(B[:t + 1, c], M[t, c] - 1)
+                else:
+                    B[t, c] -= 1
                 rems.append(B - M)
-        D_add, D_rem = np.array(adds), np.array(rems)
-        cands = np.concatenate([D_add, D_rem, (D_add[:, None] + D_rem[None, :]).reshape(
-            -1, T, C)])
-        cands = np.unique(cands, axis=0)
-        B = M[None] + cands
-        inb = ((B >= cv.lo[None]) & (B <= cv.hi[None])).all(axis=(1, 2))
-        B = B[inb]
+        return np.array(adds), np.array(rems)
+
+    def inside(B):
+        return ((B >= cv.lo[None]) & (B <= cv.hi[None])).all(axis=(1, 2))
+
+    cur = float(value(M[None])[0])
+    for _ in range(max_rounds):
+        if _time.perf_counter() > t_end:
+            break
+        D_add, D_rem = moves(M)
+        D_add, D_rem = D_add[inside(M[None] + D_add)], D_rem[inside(M[None] + D_rem)]
+        va = value(M[None] + D_add) - cur if len(D_add) else np.zeros(0)
+        vr = value(M[None] + D_rem) - cur if len(D_rem) else np.zeros(0)
+        cands = [D_add[va > 0]]
+        if len(D_add) and len(D_rem):
+            ia = np.argsort(-va)[:pairs]
+            ir = np.argsort(-vr)[:pairs]
+            cands.append((D_add[ia][:, None] + D_rem[ir][None, :]).reshape(-1, T, C))
+        D = np.concatenate(cands) if cands else np.zeros((0, T, C), dtype=np.int64)
+        B = M[None] + D
+        B = B[inside(B)]
         if not len(B):
             break
         v = value(B)
@@ -607,7 +630,6 @@ def improve_counts(data: BuildoutData, cv: CountValues, M: np.ndarray,
                 break
         if not moved:
             break
-    del tt
     return M
 
 
@@ -823,11 +845,11 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
         hcap = [(0.0, float(data.hire_cap[r, t]) if math.isfinite(data.hire_cap[r, t]) else None)
                 for r in range(R) for t in range(T1)]
         m.h = pyo.Var(range(R * T1), domain=pyo.NonNegativeReals, bounds=lambda _m, k: hcap[k])
-        rc = data.role_cap
+        rc = data.headcount_cap()
         s0 = data.start_headcount
         m.S = pyo.Var(range(R * T), domain=pyo.NonNegativeReals, bounds=lambda _m, k: (
             (float(s0[k // T]), float(s0[k // T])) if k % T == 0 else
-            (0.0, float(rc[k // T]) if math.isfinite(rc[k // T]) else None)))
+            (0.0, float(rc[k // T, k % T]) if math.isfinite(rc[k // T, k % T]) else None)))
         h = [m.h[k] for k in range(R * T1)]
         S = [m.S[k] for k in range(R * T)]
         # headcount carried over: S_t - sigma S_{t-1} - h_{t-1} = 0

@@ -100,7 +100,7 @@ class BuildoutSolve:
 
 def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
                    count_vars: bool = False, warm_start: bool | None = None,
-                   heuristics: bool = True) -> BuildoutSolve:
+                   heuristics: bool = True, candidates: tuple = ()) -> BuildoutSolve:
     """Solve a buildout problem to ``opts.mip_rel_gap`` within ``opts.time_limit_s``.
 
     Steps: diagnosis; a greedy ramp; for the aggregated formulation (exact for isolated
@@ -108,7 +108,9 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
     its rounding and a local search on the team counts; HiGHS on the MIP with the best ramp
     as MIP start, unless the LP bound already certifies it within the gap.
 
-    ``kind``: "aggregate", "full" or None (aggregate when exact, else full).
+    ``kind``: "aggregate", "full" or None (aggregate when exact, else full). ``candidates``:
+    more (T, P, C) team arrays to start from when feasible (e.g. the steady-state plan in
+    every period).
     ``kind="full", heuristics=False, warm_start=False`` is plain HiGHS on the plain
     formulation (the benchmark's reference); ``count_vars`` adds integer team counts per
     (period, column) to the full formulation.
@@ -129,18 +131,20 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
     greedy = best_greedy(data) if (warm or heuristics) else None
     g_val = ramp_value(data, greedy.teams) if greedy is not None else nan
     report.greedy_objective = g_val
-    scale = max(g_val if math.isfinite(g_val) else 0.0, 1.0)
     total_budget = float(max(data.budget_usd.sum(), 1.0))
-    eps = TIE_BREAK_REL * scale / total_budget
-    report.tie_break_per_usd = eps
     best, steps = greedy, ["greedy ramp"] if greedy is not None else []
+    if heuristics:
+        for k, teams in enumerate(candidates):
+            cand = ramp_from_teams(data, np.asarray(teams, dtype=np.int64))
+            if not check_ramp(data, cand):
+                best = _better(data, best, cand, steps, f"candidate {k + 1}")
     lp_bound = nan
     translate_s = solve_s = 0.0
     if kind == "aggregate" and heuristics:
         cv = count_values(data)
-        if greedy is not None:
+        if best is not None:
             best = _better(data, best, ramp_from_counts(
-                data, improve_counts(data, cv, greedy.teams.sum(axis=1))), steps, "local search")
+                data, improve_counts(data, cv, best.teams.sum(axis=1))), steps, "local search")
         lp = build_buildout_model(data, 0.0, kind="aggregate", relax=True)
         run = solve_model(lp.model, lp.variables, time_limit_s=opts.time_limit_s,
                           threads=opts.threads, started_at=t0)
@@ -154,6 +158,9 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
                                "LP rounding + local search")
     report.lp_bound = lp_bound
     b_val = ramp_value(data, best.teams) if best is not None else nan
+    scale = max(b_val if math.isfinite(b_val) else 0.0, 1.0)
+    eps = TIE_BREAK_REL * scale / total_budget
+    report.tie_break_per_usd = eps
     if best is not None and math.isfinite(lp_bound) and relative_gap(
             b_val, lp_bound) <= opts.mip_rel_gap:
         report.termination = "LP bound certifies the heuristic ramp"

@@ -188,6 +188,13 @@ class BuildoutData:
                                 " buildout.budget_per: period)"
                                 for lab, f in zip(self.period_label, self.period_fy)]
 
+    def headcount_cap(self) -> np.ndarray:
+        """(R, T) most trained FTE a period may have: ``workforce.max_headcount``, or what is
+        left of a larger starting headcount after attrition (nobody is laid off)."""
+        T = len(self.period_label)
+        left = self.start_headcount[:, None] * self.survival[:, None] ** np.arange(T)[None]
+        return np.maximum(self.role_cap[:, None], left)
+
     def team_cost_per_period(self) -> np.ndarray:
         """(C,) USD one team on the column costs in one period."""
         return self.column_cost_usd_per_week * self.period_weeks
