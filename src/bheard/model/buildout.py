@@ -725,7 +725,8 @@ def _lin(coefs, variables):
 
 
 def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: str = "full",
-                         count_vars: bool = True, relax: bool = False) -> BuiltBuildout:
+                         count_vars: bool = True, relax: bool = False,
+                         strengthen: bool = True) -> BuiltBuildout:
     """Build the model of this module from arrays (one LinearExpression per row).
 
     ``kind="full"``: teams per precinct (``x``) and coverage levels (``z``), any coverage
@@ -733,7 +734,9 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
     staff, caps, ramp limits) are written; without them those rows sum the ``x`` directly
     (the plain formulation the benchmark compares against). ``kind="aggregate"``: integer
     counts ``m_{ct}`` and sorted increments ``u`` only (exact when
-    :func:`aggregate_applies`). ``relax``: continuous teams.
+    :func:`aggregate_applies`). ``relax``: continuous teams. ``strengthen``: add valid pure-integer rows on the team counts (staff at most the most the
+    pipelines can train by then, team cost at most each budget row); off for the plain
+    reference of the benchmark.
     """
     T, P, C = data.shape
     R = len(data.role_names)
@@ -884,6 +887,36 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
             return _lin(cc + [-w for w in c0], vv + v0) <= float(data.ramp_cap[c, t])
 
         m.ramp = pyo.Constraint(range(len(ramp_rows)), rule=ramp_row)
+        # valid pure-integer rows on the team counts (redundant in the LP; they let HiGHS cut
+        # off fractional team counts): staff never above the most the pipelines can have
+        # trained, and teams never cost more than a budget row (bench pay is >= 0)
+        if strengthen:
+            Mx = max_headcount_path(data)
+            srows = [(r, t) for r in range(R) for t in range(T) if math.isfinite(Mx[r, t])]
+
+            def staff_cap_row(_m, q):
+                r, t = srows[q]
+                coefs, vars_ = [], []
+                for c in range(C):
+                    vv, cc = team_terms(t * C + c)
+                    vars_ += vv
+                    coefs += [float(data.column_fte[r, c]) * w for w in cc]
+                return _lin(coefs, vars_) <= float(Mx[r, t])
+
+            m.staff_cap = pyo.Constraint(range(len(srows)), rule=staff_cap_row)
+            kg, kl, _ = data.budget_rows()
+            kg = [g.tolist() for g in kg]
+
+            def team_budget_row(_m, f):
+                coefs, vars_ = [], []
+                for t in kg[f]:
+                    for c in range(C):
+                        vv, cc = team_terms(t * C + c)
+                        vars_ += vv
+                        coefs += [float(cost[c]) * 1e-6 * w for w in cc]
+                return _lin(coefs, vars_) <= float(kl[f]) * 1e-6
+
+            m.team_budget = pyo.Constraint(range(len(kg)), rule=team_budget_row)
 
         # budget rows (per period or per fiscal year), in million USD for a better-scaled LP
         def spend_terms(t):
@@ -923,6 +956,7 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
 __all__ = ["Ramp", "Spend", "BuiltBuildout", "build_buildout_model", "best_greedy",
            "aggregate_applies", "sorted_increments", "allocate", "CountValues",
            "count_values", "counts_feasible", "improve_counts", "ramp_from_counts",
+
            "round_counts",
            "greedy_ramp", "check_ramp", "diagnose", "covered_calls", "ramp_value", "spend",
            "spend_by_fiscal_year", "staff_needed", "minimal_headcount", "max_headcount_path",

@@ -171,7 +171,8 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
                              time.perf_counter() - t0 - translate_s - solve_s, translate_s,
                              solve_s)
     t1 = time.perf_counter()
-    built = build_buildout_model(data, eps, kind=kind, count_vars=count_vars)
+    built = build_buildout_model(data, eps, kind=kind, count_vars=count_vars,
+                                 strengthen=heuristics)
     report.n_variables, report.n_integer = built.n_variables, built.n_integer
     run = solve_model(built.model, built.variables, time_limit_s=opts.time_limit_s,
                       mip_rel_gap=opts.mip_rel_gap, threads=opts.threads,
