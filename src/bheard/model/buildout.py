@@ -372,6 +372,10 @@ def greedy_ramp(data: BuildoutData, prehire: bool = False) -> Ramp | None:
         marg = np.stack([marginal(c) for c in range(C)], axis=1) if C else np.zeros((P, 0))
         dead = np.zeros((P, C), dtype=bool)
         staff_room = np.maximum(s_hi, base) - U
+        # teams stay: each later period must still afford its floor with this period's teams
+        later_f = floor[t + 1:] if not data.allow_reductions else floor[:0]
+        lim_later = (limits / per_row)[row_of[t + 1:]][:len(later_f)]
+        slack = lim_later - (np.maximum(x[None], later_f) * cost[None, None, :]).sum(axis=(1, 2))
         while C:
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(cost[None, :] > 0, marg / np.maximum(cost[None, :], 1e-300),
@@ -381,13 +385,16 @@ def greedy_ramp(data: BuildoutData, prehire: bool = False) -> Ramp | None:
             if ratio[j, c] < 0:
                 break
             n_c = x[:, c].sum()
+            extra = cost[c] * (x[j, c] + 1 > later_f[:, j, c])
             ok = (x[j, c] < data.max_teams[j, c] and n_c + 1 <= data.column_cap[c] + 1e-9
                   and n_c + 1 - n_prev[c] <= data.ramp_cap[c, t] + 1e-9
-                  and cost[c] <= money + 1e-6 and (a[:, c] <= staff_room + 1e-9).all())
+                  and cost[c] <= money + 1e-6 and (a[:, c] <= staff_room + 1e-9).all()
+                  and bool((extra <= slack + 1e-6).all()))
             if not ok:
                 dead[j, c] = True
                 continue
             x[j, c] += 1
+            slack -= extra
             money -= cost[c]
             staff_room -= a[:, c]
             if reach is None:

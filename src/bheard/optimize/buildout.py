@@ -165,7 +165,7 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
             b_val, lp_bound) <= opts.mip_rel_gap:
         report.termination = "LP bound certifies the heuristic ramp"
         report.bound_source = "highs_lp"
-        report.message = f"{_KIND[kind]}; " + ", ".join(steps)
+        report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else []))
         return BuildoutSolve("optimal", best, b_val, max(lp_bound, b_val),
                              relative_gap(b_val, lp_bound), report, [], g_val,
                              time.perf_counter() - t0 - translate_s - solve_s, translate_s,
@@ -185,9 +185,9 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
     solve_s += run.solve_seconds
     del t1
     report.termination = run.solver_termination
-    report.message = f"{_KIND[kind]}; " + ", ".join(steps) + "; " + (
-        "MIP start from the best of them" if run.start_used else (run.start_note
-                                                                  or "no MIP start"))
+    report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else []) + [
+        "MIP start from the best of them" if run.start_used else (
+            run.start_note or "no MIP start (no heuristic ramp found)")])
     if run.termination == "infeasible":
         return BuildoutSolve("infeasible", None, nan, nan, nan, report, [
             "HiGHS proved the ramp infeasible although each check passes on its own: the"
