@@ -470,6 +470,11 @@ def test_time_limit_returns_the_best_ramp_with_its_gap():
      "buildout.pipelines.emt.cohorts_at_once"),
     ({"period": "fortnight"}, "buildout.period"),
     ({"cohort": 3}, "buildout.cohort"),
+    ({"budget_usd_by_fiscal_year": {"FY27": float("inf")}}, "buildout.budget_usd_by_fiscal_year"),
+    ({"milestones": [{"by": "FY27Q2", "min_teams": {25: 1}, "tours": ["night"]}]},
+     "buildout.milestones[0].tours"),
+    ({"milestones": [{"by": "FY27", "min_teams": {999: 1}}]},
+     "buildout.milestones[0].min_teams.999"),
 ])
 def test_bad_buildout_sections_are_input_errors(over, field):
     with pytest.raises(InputError) as e:
@@ -517,9 +522,13 @@ def test_cli_infeasible_ramp_exits_1_with_the_diagnosis(tmp_path):
                                                        "min_teams_every_precinct": 2}],
                                           pipelines={"emt": {"cohort_size": 10},
                                                      "social_worker": {"cohort_size": 1}}))
-    r = CliRunner().invoke(app, ["buildout", path])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["buildout", path, "--out", str(out), "--report"])
     assert r.exit_code == 1
     assert "binding pipeline social_worker" in r.output.replace("\n", " ")
+    again = Buildout.load(out)  # an infeasible buildout saves and loads, with its diagnosis
+    assert again.status == "infeasible" and again.diagnosis and again.teams is None
+    assert "binding pipeline social_worker" in (out / "report.html").read_text()
 
 
 def test_cli_bad_input_exits_2(tmp_path):

@@ -140,8 +140,7 @@ class Buildout:
                                     f" buildout --out` (missing {', '.join(missing)})")
         try:
             s = json.loads((out / "buildout.json").read_text(encoding="utf-8"))
-            tables = {n: pd.read_csv(out / n, keep_default_na=False, na_values=[""])
-                      for n in FILES[1:]}
+            tables = {n: _read_table(out / n) for n in FILES[1:]}
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             raise InputError.single(out, "(files)", str(exc)[:80],
                                     "buildout.json and CSV tables written by bheard") from None
@@ -167,8 +166,8 @@ class Buildout:
         day = np.array([c["day"] for c in cols], dtype=object)
         teams = None
         a = t["teams.csv"]
-        a["day"] = a["day"].astype(object).where(a["day"].notna(), "").astype(str)
         if len(a) and len(labels):
+            a["day"] = a["day"].astype(object).where(a["day"].notna(), "").astype(str)
             teams = np.zeros((len(labels), len(precincts), len(cols)), dtype=np.int64)
             tp = {lab: i for i, lab in enumerate(labels)}
             pp = {int(p): i for i, p in enumerate(precincts)}
@@ -203,6 +202,14 @@ class Buildout:
         return (f"Buildout({self.scenario!r}, status={self.status!r}, {len(self.period_labels)}"
                 f" periods, covered={self.objective:,.1f} calls over the horizon,"
                 f" bound={self.bound:,.1f}, gap={self.gap:.2e}{fin})")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A saved CSV table; an infeasible buildout saves empty ones."""
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 # ----------------------------------------------------------------------------------------

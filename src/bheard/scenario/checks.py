@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bheard.constants import ROLES
 from bheard.data import precincts as precinct_table
 from bheard.errors import Problem
 from bheard.scenario.hours import slot_open, slot_times, start_options
@@ -159,8 +160,7 @@ def buildout_problems(sc) -> list[Problem]:
     if sc.equity.active:
         out.append(Problem("buildout", "set", "no equity floors (a buildout with equity floors"
                            " is not implemented; use buildout.milestones)"))
-    crew = [r for r in ("emt", "paramedic", "social_worker", "peer")
-            if getattr(sc.teams.crew, r, 0) > 0]
+    crew = [r for r in ROLES if getattr(sc.teams.crew, r, 0) > 0]
     for field in ("pipelines", "starting_headcount", "bench_cost_usd_per_fte_year",
                   "training_cost_usd_per_hire"):
         extra = [r for r in (getattr(b, field) or {}) if r not in crew]

@@ -673,8 +673,8 @@ class BuildoutSettings(_Strict):
         if v is None:
             return v
         bad = [k for k in v if not isinstance(k, str) or not _FY.match(k)]
-        if bad or any(not x >= 0 for x in v.values()):
-            raise ValueError('keys "FY27", "FY28", ... with budgets >= 0 USD'
+        if bad or any(not (0 <= x < float("inf")) for x in v.values()):
+            raise ValueError('keys "FY27", "FY28", ... with finite budgets >= 0 USD'
                              + (f"; bad keys {bad}" if bad else ""))
         return v
 
@@ -687,8 +687,8 @@ class BuildoutSettings(_Strict):
         bad = [k for k in v if k not in ROLES]
         if bad:
             raise ValueError(f"roles must be among {list(ROLES)}; unknown {bad}")
-        if any(not isinstance(x, Pipeline) and not x >= 0 for x in v.values()):
-            raise ValueError("values must be >= 0")
+        if any(not isinstance(x, Pipeline) and not (0 <= x < float("inf")) for x in v.values()):
+            raise ValueError("values must be finite and >= 0")
         return v
 
 
