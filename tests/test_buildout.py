@@ -37,9 +37,11 @@ EXACT = SolverOptions(time_limit_s=60, mip_rel_gap=1e-9)
 # random tiny instances and an independent brute force
 # ----------------------------------------------------------------------------------------
 def random_data(seed: int, P: int, C: int, T: int = 3, K: int = 2, R: int = 2,
-                shared: bool = False) -> BuildoutData:
+                shared: bool = False, per_period: str = "") -> BuildoutData:
     """A random buildout problem: concave gains, caps, pipelines, attrition, bench pay,
-    training cost, budgets per period or per fiscal year, floors, ramp limits."""
+    training cost, budgets per period or per fiscal year, floors, ramp limits.
+    ``per_period``: "growth" scales every gain by 1.03^t (demand growth), "vary" by a random
+    factor per (period, precinct, column): per-period gains (T, P, C, L)."""
     rng = np.random.default_rng(seed)
     max_teams = rng.integers(1, K + 1, (P, C))
     reach = None
@@ -53,6 +55,10 @@ def random_data(seed: int, P: int, C: int, T: int = 3, K: int = 2, R: int = 2,
         cap_in = max_teams
     G = -np.sort(-rng.uniform(0, 100, (P, C, L)), axis=-1)
     G[np.arange(L)[None, None, :] >= cap_in[..., None]] = 0.0
+    if per_period == "growth":
+        G = G[None] * 1.03 ** np.arange(T)[:, None, None, None]
+    elif per_period == "vary":
+        G = G[None] * rng.uniform(0.7, 1.3, (T, P, C, 1))
     start = (rng.random((P, C)) < 0.3).astype(np.int64) * np.minimum(max_teams, 1)
     fte = rng.uniform(0.3, 1.5, (R, C))
     cost_week = rng.uniform(1000, 3000, C)
@@ -81,7 +87,7 @@ def random_data(seed: int, P: int, C: int, T: int = 3, K: int = 2, R: int = 2,
         column_cost_usd_per_week=cost_week, column_fte=fte, max_teams=max_teams,
         column_cap=np.where(rng.random(C) < 0.3, rng.integers(1, P * K + 1, C), np.inf),
         column_cap_label=np.array(["limits.max_teams_per_tour"] * C, dtype=object),
-        gains=G, reach=reach, eligible_calls_per_year=G.sum(axis=-1) * 1.5,
+        gains=G, reach=reach, eligible_calls_per_year=G.sum(axis=-1).reshape(-1, P, C)[0] * 1.5,
         coverage_model="test", period_label=np.array([f"P{t}" for t in range(T)], dtype=object),
         period_start=np.array([""] * T, dtype=object), period_fy=period_fy,
         period_weeks=13.0, weeks_per_year=52.0,
@@ -197,16 +203,18 @@ def brute_force(d: BuildoutData) -> float | None:
     return None
 
 
-CASES = [(seed, P, C, shared) for seed in range(6)
-         for P, C, shared in ((2, 2, False), (3, 1, False), (3, 1, True), (2, 1, True))]
+CASES = [(seed, P, C, shared, "") for seed in range(6)
+         for P, C, shared in ((2, 2, False), (3, 1, False), (3, 1, True), (2, 1, True))] + [
+    (seed, 2, 2, False, kind) for seed in range(3) for kind in ("growth", "vary")]
 
 
-@pytest.mark.parametrize("seed,P,C,shared", CASES)
-def test_brute_force_equals_mip(seed, P, C, shared):
+@pytest.mark.parametrize("seed,P,C,shared,per_period", CASES)
+def test_brute_force_equals_mip(seed, P, C, shared, per_period):
     """On tiny random instances (2-3 precincts, 1-2 tours, 3 periods) the MIP's ramp is worth
     exactly what enumerating every ramp finds (hiring and budgets checked by an independent
-    LP); infeasible instances are reported infeasible. Both formulations where they apply."""
-    d = random_data(seed, P, C, shared=shared)
+    LP); infeasible instances are reported infeasible. Both formulations where they apply;
+    per-period gains (demand growth, or gains that change order) too."""
+    d = random_data(seed, P, C, shared=shared, per_period=per_period)
     best = brute_force(d)
     kinds = ["full"] + (["aggregate"] if aggregate_applies(d) else [])
     for kind in kinds:
@@ -223,12 +231,15 @@ def test_brute_force_equals_mip(seed, P, C, shared):
 def test_brute_force_cases_are_not_trivial():
     """The random cases exercise what they should: some infeasible, some where the budget or
     the pipelines bind, both budget rules, both reduction rules, shared reach."""
-    ds = [random_data(seed, P, C, shared=sh) for seed, P, C, sh in CASES]
+    ds = [random_data(seed, P, C, shared=sh, per_period=pp) for seed, P, C, sh, pp in CASES]
     best = [brute_force(d) for d in ds[:12]]
     assert any(b is None for b in best) and sum(b is not None for b in best) >= 6
     assert {d.budget_per for d in ds} == {"period", "fiscal_year"}
     assert {d.allow_reductions for d in ds} == {True, False}
     assert any(np.isfinite(d.hire_cap).any() for d in ds)
+    vary = [d for d, c in zip(ds, CASES) if c[4] == "vary"]
+    assert any(not aggregate_applies(d) for d in vary)  # the full formulation is needed there
+    assert any(aggregate_applies(d) for d, c in zip(ds, CASES) if c[4] == "growth")
 
 
 def test_diagnosis_is_complete_without_training_cost():

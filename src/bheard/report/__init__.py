@@ -62,17 +62,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     parts: list[str] = []
     esc = html.escape
-
-    def figure(fig_id: str, alt: str, make, caption: str = "") -> str:
-        try:
-            png = make()
-        except Exception as exc:  # keep the rest of the report; show what failed
-            return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
-                    f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
-        b64 = base64.b64encode(png).decode("ascii")
-        cap = f"<figcaption>{caption}</figcaption>" if caption else ""
-        return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
-                f'src="data:image/png;base64,{b64}">{cap}</figure>')
+    figure = figure_html
 
     # ---- header and key figures --------------------------------------------------------
     status = plan.status
@@ -223,6 +213,21 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     body = "\n".join(parts)
     return _PAGE.format(title=esc(f"bheard plan: {plan.scenario}"), css=_CSS, body=body)
+
+
+def figure_html(fig_id: str, alt: str, make, caption: str = "") -> str:
+    """``<figure>`` with the PNG ``make()`` returns embedded as a data URI; if drawing fails,
+    a visible error box instead (the rest of the report is kept)."""
+    esc = html.escape
+    try:
+        png = make()
+    except Exception as exc:  # keep the rest of the report; show what failed
+        return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
+                f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
+    b64 = base64.b64encode(png).decode("ascii")
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
+            f'src="data:image/png;base64,{b64}">{cap}</figure>')
 
 
 def headcount_table(plan) -> tuple[pd.DataFrame, str]:

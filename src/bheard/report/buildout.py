@@ -9,7 +9,6 @@ which precincts and tours open; fiscal-year and period tables; milestones and no
 
 from __future__ import annotations
 
-import base64
 import html
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 
 from bheard.buildout import Buildout
 from bheard.io import atomic_write_text
-from bheard.report import _CSS, _PAGE, _df_table, _fmt, _kv_table
+from bheard.report import _CSS, _PAGE, _df_table, _fmt, _kv_table, figure_html
 from bheard.report.charts import _plt, _png
 
 _TOUR_COLOURS = ["#2171b5", "#6baed6", "#08306b", "#9ecae1", "#4292c6"]
@@ -125,16 +124,7 @@ def render_buildout_report(out_dir: str | Path) -> str:
     esc = html.escape
     parts: list[str] = []
 
-    def figure(fig_id: str, alt: str, make, caption: str = "") -> str:
-        try:
-            png = make()
-        except Exception as exc:  # keep the rest of the report; show what failed
-            return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
-                    f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
-        b64 = base64.b64encode(png).decode("ascii")
-        cap = f"<figcaption>{caption}</figcaption>" if caption else ""
-        return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
-                f'src="data:image/png;base64,{b64}">{cap}</figure>')
+    figure = figure_html
 
     badge = {"optimal": "ok", "time_limit_feasible": "warn", "feasible": "warn"}.get(b.status,
                                                                                     "bad")
