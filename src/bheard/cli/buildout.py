@@ -29,7 +29,9 @@ def print_buildout(b, console: Console = out_console) -> None:
         return
     console.print(f"  covered {fmt(b.objective, 'calls')} eligible calls over"
                   f" {len(b.period_labels)} periods; bound {fmt(b.bound, 'calls')}; gap"
-                  f" {fmt(b.gap, 'gap')} ({b.solver.bound_source}); coverage model"
+                  f" {fmt(b.gap, 'gap')}"
+                  + (f" ({b.solver.bound_source})" if b.solver.bound_source else "")
+                  + "; coverage model"
                   f" {escape(b.coverage_model)}", highlight=False)
     console.print(f"  {escape(b.solver.message)}; build {fmt(b.build_seconds, 's')}, translate"
                   f" {fmt(b.translate_seconds, 's')}, solve {fmt(b.solve_seconds, 's')}, total"
