@@ -733,7 +733,8 @@ def _lin(coefs, variables):
 
 def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: str = "full",
                          count_vars: bool = True, relax: bool = False,
-                         strengthen: bool = True) -> BuiltBuildout:
+                         strengthen: bool = True,
+                         count_bounds: tuple | None = None) -> BuiltBuildout:
     """Build the model of this module from arrays (one LinearExpression per row).
 
     ``kind="full"``: teams per precinct (``x``) and coverage levels (``z``), any coverage
@@ -743,7 +744,8 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
     counts ``m_{ct}`` and sorted increments ``u`` only (exact when
     :func:`aggregate_applies`). ``relax``: continuous teams. ``strengthen``: add valid pure-integer rows on the team counts (staff at most the most the
     pipelines can train by then, team cost at most each budget row); off for the plain
-    reference of the benchmark.
+    reference of the benchmark. ``count_bounds``: (lo, hi) (T, C) arrays narrowing the team
+    counts of the aggregated formulation (a neighbourhood search).
     """
     T, P, C = data.shape
     R = len(data.role_names)
@@ -769,6 +771,9 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
                      for t in range(T) for c in range(C)]
             u_lists = [lst[0] for lst in lists]
             hi_tc = [min(cap_tc[k], lo_tc[k] + len(lists[k][0])) for k in range(T * C)]
+            if count_bounds is not None:
+                lo_tc = np.maximum(lo_tc, np.ravel(count_bounds[0])).tolist()
+                hi_tc = np.minimum(hi_tc, np.ravel(count_bounds[1])).tolist()
             m.m = pyo.Var(range(T * C), domain=dom, bounds=lambda _m, k: (lo_tc[k], hi_tc[k]))
             mv = [m.m[k] for k in range(T * C)]
             off = np.concatenate([[0], np.cumsum([len(lst[0]) for lst in lists])]).tolist()

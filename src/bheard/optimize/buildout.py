@@ -158,6 +158,13 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
             if M is not None:
                 best = _better(data, best, ramp_from_counts(data, M), steps,
                                "LP rounding + local search")
+    if (kind == "aggregate" and heuristics and best is not None and math.isfinite(lp_bound)
+            and relative_gap(ramp_value(data, best.teams), lp_bound) > opts.mip_rel_gap):
+        t_w = time.perf_counter()
+        found = tail_search(data, best, opts, seconds=min(TAIL_LIMIT_S,
+                                                          0.1 * opts.time_limit_s))
+        best = _better(data, best, found, steps, "tail MIP")
+        solve_s += time.perf_counter() - t_w
     report.lp_bound = lp_bound
     b_val = ramp_value(data, best.teams) if best is not None else nan
     scale = max(b_val if math.isfinite(b_val) else 0.0, 1.0)
@@ -231,6 +238,31 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
                          translate_s, solve_s)
 
 
+#: time limit of the tail MIP, seconds
+TAIL_LIMIT_S = 4.0
+
+
+def tail_search(data: BuildoutData, ramp: Ramp, opts, *, seconds: float) -> Ramp | None:
+    """A better ramp from the aggregated MIP with the team counts of the first ~40% of the
+    periods fixed to ``ramp``'s (None if none is found within ``seconds``). The end of the
+    horizon, where the budgets bind, needs tour mixes that fill each quarter's money; single
+    moves of the local search do not reach them, a small MIP does."""
+    T, _, C = data.shape
+    if T < 3 or seconds <= 0:
+        return None
+    M = np.asarray(ramp.teams).sum(axis=1)
+    a = T - int(math.ceil(0.6 * T))
+    lo, hi = M.copy(), M.copy()
+    lo[a:], hi[a:] = 0, np.iinfo(np.int32).max
+    built = build_buildout_model(data, 0.0, kind="aggregate", count_bounds=(lo, hi))
+    run = solve_model(built.model, built.variables, time_limit_s=seconds,
+                      mip_rel_gap=min(opts.mip_rel_gap, 1e-5), threads=opts.threads,
+                      start_values=built.start_values(ramp))
+    if run.values is None:
+        return None
+    return ramp_from_counts(data, built.read_teams(run.values).teams.sum(axis=1))
+
+
 #: shortest time the LP relaxation of the aggregated model gets, seconds
 LP_MIN_TIME_S = 2.0
 
@@ -247,5 +279,5 @@ def _better(data: BuildoutData, a: Ramp | None, b: Ramp | None, steps: list, nam
     return a
 
 
-__all__ = ["GAINS", "BuildoutSolve", "solve_buildout", "isolated_buildout_gains",
+__all__ = ["GAINS", "BuildoutSolve", "solve_buildout", "tail_search", "isolated_buildout_gains",
            "shared_buildout_gains"]
