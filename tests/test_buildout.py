@@ -107,7 +107,7 @@ def hiring_feasible(d: BuildoutData, totals: np.ndarray) -> bool:
     """Is there a hiring plan (continuous hires and headcount) that staffs team totals
     (T, C) within the pipelines, role caps and budgets? An LP (scipy), written from the
     model's definition, independent of bheard's minimal-headcount argument."""
-    T, _, C = d.shape
+    T = d.shape[0]
     R = len(d.role_names)
     need = d.column_fte @ totals.T  # (R, T)
     nS, nh = R * T, R * (T - 1)
@@ -324,10 +324,10 @@ def test_existing_coverage_never_drops_without_reductions(tmp_path):
     free to keep), the same ramp grows in FY27 and shrinks back in FY28."""
     plan = bheard.solve(tiny_dict(budget={"annual_usd": 3e6}))
     plan.save(tmp_path / "start")
-    common = dict(fiscal_years=2, pipelines={}, teams_by="day_and_tour",
-                  starting_deployment={"plan": str(tmp_path / "start")},
-                  budget_usd_by_fiscal_year={"FY27": 5e6, "FY28": 3.0e6},
-                  bench_cost_usd_per_fte_year={"emt": 0.0, "social_worker": 0.0})
+    common = {"fiscal_years": 2, "pipelines": {}, "teams_by": "day_and_tour",
+              "starting_deployment": {"plan": str(tmp_path / "start")},
+              "budget_usd_by_fiscal_year": {"FY27": 5e6, "FY28": 3.0e6},
+              "bench_cost_usd_per_fte_year": {"emt": 0.0, "social_worker": 0.0}}
     b = bheard.buildout(tiny_buildout(**common))
     assert b.status == "optimal"
     a = b.assignments

@@ -131,7 +131,7 @@ class Buildout:
         return out
 
     @classmethod
-    def load(cls, out_dir: str | Path) -> "Buildout":
+    def load(cls, out_dir: str | Path) -> Buildout:
         """Read a buildout written by :meth:`save`; :class:`InputError` for anything else."""
         out = Path(out_dir)
         missing = [n for n in FILES if not (out / n).is_file()]
@@ -152,7 +152,7 @@ class Buildout:
                                     "a buildout.json written by bheard") from None
 
     @classmethod
-    def _from_saved(cls, out: Path, s: dict, t: dict) -> "Buildout":
+    def _from_saved(cls, out: Path, s: dict, t: dict) -> Buildout:
         nan = float("nan")
         solver = SolverReport(**{k: (nan if v is None else v) for k, v in s["solver"].items()})
         sc = None
@@ -378,7 +378,7 @@ def ramp_tables(data, ramp) -> dict[str, pd.DataFrame]:
                          "hiring_capacity_fte": float(cap) if math.isfinite(cap) else None})
     workforce = pd.DataFrame(rows)
     F = len(data.fiscal_year)
-    by = lambda v: np.bincount(data.period_fy, weights=v, minlength=F)  # noqa: E731
+    by = lambda v: np.bincount(data.period_fy, weights=v, minlength=F)
     years = data.period_years * np.bincount(data.period_fy, minlength=F)
     fiscal = pd.DataFrame({
         "fiscal_year": data.fiscal_year, "budget_usd": data.budget_usd,
@@ -445,5 +445,12 @@ def ramp_events(data, X: np.ndarray) -> dict:
     return out
 
 
-__all__ = ["Buildout", "buildout", "make_buildout", "ramp_tables", "ramp_events",
-           "opening_order", "starting_slots"]
+__all__ = [
+    "Buildout",
+    "buildout",
+    "make_buildout",
+    "opening_order",
+    "ramp_events",
+    "ramp_tables",
+    "starting_slots",
+]

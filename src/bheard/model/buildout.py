@@ -161,7 +161,7 @@ def ramp_from_teams(data: BuildoutData, teams: np.ndarray) -> Ramp:
 
 def check_ramp(data: BuildoutData, ramp: Ramp, tol: float = TOL) -> list[str]:
     """Every constraint of the model a ramp breaks ([] = feasible), one line each."""
-    T, P, C = data.shape
+    T = data.shape[0]
     X = np.asarray(ramp.teams)
     S, h = np.asarray(ramp.headcount, dtype=float), np.asarray(ramp.hires, dtype=float)
     out: list[str] = []
@@ -176,9 +176,9 @@ def check_ramp(data: BuildoutData, ramp: Ramp, tol: float = TOL) -> list[str]:
     prev = np.concatenate([data.start_teams.sum(axis=0)[None], n[:-1]])
     if (n - prev > data.ramp_cap.T + tol).any():
         out.append("teams added above a tour's ramp limit")
-    if not data.allow_reductions:
-        if (np.diff(np.concatenate([data.start_teams[None], X]), axis=0) < 0).any():
-            out.append("a precinct-column loses teams (reductions are off)")
+    if not data.allow_reductions and (
+            np.diff(np.concatenate([data.start_teams[None], X]), axis=0) < 0).any():
+        out.append("a precinct-column loses teams (reductions are off)")
     scale = 1.0 + np.abs(S).max(initial=0.0)
     if (np.abs(S[:, 0] - data.start_headcount) > tol * scale).any():
         out.append("headcount in the first period differs from the starting headcount")
@@ -237,7 +237,7 @@ def diagnose(data: BuildoutData) -> list[str]:
     path) is feasible iff any ramp is, when no training cost is charged and every team costs
     at least its crew's bench pay.
     """
-    T, P, C = data.shape
+    T = data.shape[0]
     labels = data.period_label
     floor = data.floor_path()
     out: list[str] = []
@@ -364,7 +364,7 @@ def greedy_ramp(data: BuildoutData, prehire: bool = False) -> Ramp | None:
         G = data.gains[t]
         L = G.shape[-1]
 
-        def marginal(c):
+        def marginal(c, counts=counts, G=G, L=L):
             nxt = np.where(counts[:, c] < L, G[np.arange(P), c, np.minimum(counts[:, c], L - 1)],
                            0.0)
             return nxt if reach is None else reach[c].T.astype(float) @ nxt
@@ -471,12 +471,12 @@ def sorted_increments(data: BuildoutData, t: int, c: int, floor_t: np.ndarray
 def allocate(data: BuildoutData, counts: np.ndarray) -> np.ndarray:
     """(T, P, C) teams from (T, C) team counts: the floor plus the best increments
     (:func:`sorted_increments`) up to each count; nested over time when the lists are."""
-    T, P, C = data.shape
+    T, _, C = data.shape
     floor = data.floor_path()
     X = floor.copy()
     for t in range(T):
         for c in range(C):
-            extra = int(round(counts[t, c])) - int(floor[t, :, c].sum())
+            extra = round(float(counts[t, c])) - int(floor[t, :, c].sum())
             if extra <= 0:
                 continue
             j, _, _ = sorted_increments(data, t, c, floor[t, :, c])
@@ -497,7 +497,7 @@ class CountValues:
 
 def count_values(data: BuildoutData) -> CountValues:
     """Prefix sums of :func:`sorted_increments` per (t, c), weighted by the period."""
-    T, P, C = data.shape
+    T, _, C = data.shape
     floor = data.floor_path()
     base = covered_calls(data, floor)  # (T, P, C)
     lists = [[sorted_increments(data, t, c, floor[t, :, c])[2] for c in range(C)]
@@ -533,7 +533,6 @@ def counts_feasible(data: BuildoutData, M: np.ndarray) -> tuple[np.ndarray, np.n
     ok &= ((M - prev) <= data.ramp_cap.T[None] + 1e-9).all(axis=(1, 2))
     if not data.allow_reductions:
         ok &= (M >= prev).all(axis=(1, 2))
-    R = need.shape[1]
     Q = np.zeros_like(need)
     Q[:, :, -1] = need[:, :, -1]
     for t in range(T - 2, -1, -1):
@@ -690,7 +689,7 @@ class BuiltBuildout(BuiltModel):
 
     def start_values(self, ramp: Ramp) -> np.ndarray:
         X = np.asarray(ramp.teams)
-        T, P, C = self.shape
+        C = self.shape[2]
         hv = np.asarray(ramp.hires, dtype=float)[:, :-1].ravel()
         sv = np.asarray(ramp.headcount, dtype=float).ravel()
         if self.kind == "aggregate":
@@ -965,11 +964,33 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
                          n_roles=R, data=data, has_counts=kind == "aggregate" or count_vars)
 
 
-__all__ = ["Ramp", "Spend", "BuiltBuildout", "build_buildout_model", "best_greedy",
-           "aggregate_applies", "sorted_increments", "allocate", "CountValues",
-           "count_values", "counts_feasible", "improve_counts", "ramp_from_counts",
-
-           "round_counts",
-           "greedy_ramp", "check_ramp", "diagnose", "covered_calls", "ramp_value", "spend",
-           "spend_by_fiscal_year", "staff_needed", "minimal_headcount", "max_headcount_path",
-           "minimal_column_totals", "ramp_from_teams", "in_range_cols", "TOL"]
+__all__ = [
+    "TOL",
+    "BuiltBuildout",
+    "CountValues",
+    "Ramp",
+    "Spend",
+    "aggregate_applies",
+    "allocate",
+    "best_greedy",
+    "build_buildout_model",
+    "check_ramp",
+    "count_values",
+    "counts_feasible",
+    "covered_calls",
+    "diagnose",
+    "greedy_ramp",
+    "improve_counts",
+    "in_range_cols",
+    "max_headcount_path",
+    "minimal_column_totals",
+    "minimal_headcount",
+    "ramp_from_counts",
+    "ramp_from_teams",
+    "ramp_value",
+    "round_counts",
+    "sorted_increments",
+    "spend",
+    "spend_by_fiscal_year",
+    "staff_needed",
+]

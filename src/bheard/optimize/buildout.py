@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -198,12 +198,12 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
         "MIP start from the best of them" if run.start_used else (
             run.start_note or "no MIP start (no heuristic ramp found)")])
     if run.termination == "infeasible":
-        return BuildoutSolve("infeasible", None, nan, nan, nan, report, [
+        return BuildoutSolve("infeasible", None, nan, nan, nan, report, [(
             "HiGHS proved the ramp infeasible although each check passes on its own: the"
             " floors (buildout.milestones, the starting deployment), the pipelines"
             " (buildout.pipelines) and the budgets (buildout.budget_usd_by_fiscal_year)"
             " conflict together (e.g. staff trained ahead of a milestone cost more than the"
-            " budget leaves)"], g_val, build_s, translate_s, solve_s)
+            " budget leaves)")], g_val, build_s, translate_s, solve_s)
     ramp = None
     if run.values is not None:
         cand = built.read_teams(run.values)
@@ -214,9 +214,9 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
     if best is not None and (ramp is None or ramp_value(data, ramp.teams) < b_val - 1e-9):
         ramp = best
     if ramp is None:
-        return BuildoutSolve("error", None, nan, nan, nan, report, [
-            f"no ramp found ({run.solver_termination}"
-            f"{': ' + run.error if run.error else ''})"], g_val, build_s, translate_s, solve_s)
+        why = f"{run.solver_termination}{': ' + run.error if run.error else ''}"
+        return BuildoutSolve("error", None, nan, nan, nan, report, [f"no ramp found ({why})"],
+                             g_val, build_s, translate_s, solve_s)
     obj = ramp_value(data, ramp.teams)
     bound = lp_bound if math.isfinite(lp_bound) else nan
     if math.isfinite(bound):
@@ -247,11 +247,11 @@ def tail_search(data: BuildoutData, ramp: Ramp, opts, *, seconds: float) -> Ramp
     periods fixed to ``ramp``'s (None if none is found within ``seconds``). The end of the
     horizon, where the budgets bind, needs tour mixes that fill each quarter's money; single
     moves of the local search do not reach them, a small MIP does."""
-    T, _, C = data.shape
+    T = data.shape[0]
     if T < 3 or seconds <= 0:
         return None
     M = np.asarray(ramp.teams).sum(axis=1)
-    a = T - int(math.ceil(0.6 * T))
+    a = T - math.ceil(0.6 * T)
     lo, hi = M.copy(), M.copy()
     lo[a:], hi[a:] = 0, np.iinfo(np.int32).max
     built = build_buildout_model(data, 0.0, kind="aggregate", count_bounds=(lo, hi))
@@ -279,5 +279,11 @@ def _better(data: BuildoutData, a: Ramp | None, b: Ramp | None, steps: list, nam
     return a
 
 
-__all__ = ["GAINS", "BuildoutSolve", "solve_buildout", "tail_search", "isolated_buildout_gains",
-           "shared_buildout_gains"]
+__all__ = [
+    "GAINS",
+    "BuildoutSolve",
+    "isolated_buildout_gains",
+    "shared_buildout_gains",
+    "solve_buildout",
+    "tail_search",
+]

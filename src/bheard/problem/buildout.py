@@ -463,6 +463,17 @@ def with_unlimited_hiring(data: BuildoutData) -> BuildoutData:
     return dataclasses.replace(data, hire_cap=np.full_like(data.hire_cap, np.inf))
 
 
-__all__ = ["BuildoutData", "CoverageGains", "FloorRule", "buildout_from_scenario",
-           "columns_of", "aggregate_gains", "aggregate_reach", "to_columns", "to_slots",
-           "start_slots_from_plan", "bench_cost_per_fte_year", "with_unlimited_hiring"]
+__all__ = [
+    "BuildoutData",
+    "CoverageGains",
+    "FloorRule",
+    "aggregate_gains",
+    "aggregate_reach",
+    "bench_cost_per_fte_year",
+    "buildout_from_scenario",
+    "columns_of",
+    "start_slots_from_plan",
+    "to_columns",
+    "to_slots",
+    "with_unlimited_hiring",
+]

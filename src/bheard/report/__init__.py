@@ -221,7 +221,7 @@ def figure_html(fig_id: str, alt: str, make, caption: str = "") -> str:
     esc = html.escape
     try:
         png = make()
-    except Exception as exc:  # keep the rest of the report; show what failed
+    except Exception as exc:  # noqa: BLE001 - keep the rest of the report; show what failed
         return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
                 f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
     b64 = base64.b64encode(png).decode("ascii")

@@ -147,11 +147,11 @@ def render_buildout_report(out_dir: str | Path) -> str:
             ("how", sv.message), ("termination", sv.termination),
             ("greedy ramp, calls", _fmt(b.greedy_objective, ",.1f")),
             ("LP relaxation bound, calls", _fmt(sv.lp_bound, ",.1f")),
-            ("requested gap / time limit", f"{_fmt(sv.mip_rel_gap, 'g')} /"
-                                           f" {_fmt(sv.time_limit_s, 'g')} s"),
-            ("build / translate / solve / total seconds",
-             f"{b.build_seconds:.2f} / {b.translate_seconds:.2f} / {b.solve_seconds:.2f} /"
-             f" {b.total_seconds:.2f}")]
+            ("requested gap / time limit",
+             f"{_fmt(sv.mip_rel_gap, 'g')} / {_fmt(sv.time_limit_s, 'g')} s"),
+            ("build / translate / solve / total seconds", " / ".join(
+                f"{v:.2f}" for v in (b.build_seconds, b.translate_seconds, b.solve_seconds,
+                                     b.total_seconds)))]
     parts.append('<h2 id="solver">Solver status and gap</h2>' + _kv_table(rows, "solver-table"))
     if b.feasible:
         ev = [(k.replace("_", " "), v if v is not None else "not within the horizon")
@@ -202,5 +202,10 @@ def write_buildout_report(out_dir: str | Path, output: str | Path | None = None)
     return path
 
 
-__all__ = ["write_buildout_report", "render_buildout_report", "coverage_over_time_chart",
-           "hiring_chart", "spend_chart"]
+__all__ = [
+    "coverage_over_time_chart",
+    "hiring_chart",
+    "render_buildout_report",
+    "spend_chart",
+    "write_buildout_report",
+]
