@@ -44,6 +44,8 @@ _EXPORTS = {
     "compare": "bheard.compare",
     "Comparison": "bheard.compare",
     "BatchError": "bheard.errors",
+    "buildout": "bheard.buildout",
+    "Buildout": "bheard.buildout",
 }
 #: kept for code written against bheard 0.1: the solver settings are the scenario's own class
 _ALIASES = {"SolveOptions": ("bheard.scenario", "SolverOptions")}
@@ -52,7 +54,8 @@ __all__ = ["__version__", *_EXPORTS, *_ALIASES]
 
 
 class _Package(types.ModuleType):
-    """``bheard.simulate``, ``bheard.frontier``, ``bheard.batch`` and ``bheard.calibrate`` are
+    """``bheard.simulate``, ``bheard.frontier``, ``bheard.batch``, ``bheard.calibrate`` and
+    ``bheard.buildout`` are
     both functions of the public API and modules of the package. Importing such a module
     (``from bheard.simulate import SimSetup``) would make Python set the package attribute to
     the module; this keeps the attribute the function (the module stays in ``sys.modules``)."""

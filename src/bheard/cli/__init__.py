@@ -1,7 +1,7 @@
 """The ``bheard`` command line: a thin layer over the Python API.
 
 Each command lives in a module of this package (``solve``, ``evaluate``, ``workflows``,
-``demand``, ``geography``, ``data``) and is registered below, explicitly. Command modules
+``buildout``, ``demand``, ``geography``, ``data``) and is registered below, explicitly. Command modules
 import the heavy parts of bheard (Pyomo, HiGHS, SciPy, matplotlib) inside the command
 functions, on purpose, so ``bheard --version`` and ``--help`` start fast.
 
@@ -18,7 +18,7 @@ import sys
 import typer
 
 from bheard import __version__
-from bheard.cli import compare, data, demand, evaluate, geography, solve, workflows
+from bheard.cli import buildout, compare, data, demand, evaluate, geography, solve, workflows
 from pathlib import Path
 from typing import List, Optional
 
@@ -59,6 +59,7 @@ app.command("frontier")(guarded(workflows.frontier_cmd))
 app.command("batch")(guarded(workflows.batch_cmd))
 app.command("report")(guarded(workflows.report_cmd))
 app.command("compare")(guarded(compare.compare_cmd))
+app.command("buildout")(guarded(buildout.buildout))
 app.command("ingest")(guarded(demand.ingest_cmd))
 app.command("forecast")(guarded(demand.forecast_cmd))
 app.command("reach")(guarded(geography.reach))

@@ -45,6 +45,10 @@ def write_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None,
     Raises :class:`bheard.errors.InputError` when ``out_dir`` holds no saved plan.
     """
     out = Path(out_dir)
+    if (out / "buildout.json").is_file() and not (out / "summary.json").is_file():
+        from bheard.report.buildout import write_buildout_report  # a buildout folder
+
+        return write_buildout_report(out, output=output)
     plan = Plan.load(out)
     text = render_report(out, frontier_dir=frontier_dir, plan=plan)
     path = Path(output) if output is not None else out / "report.html"
@@ -100,17 +104,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
 
     parts: list[str] = []
     esc = html.escape
-
-    def figure(fig_id: str, alt: str, make, caption: str = "") -> str:
-        try:
-            png = make()
-        except Exception as exc:  # keep the rest of the report; show what failed
-            return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
-                    f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
-        b64 = base64.b64encode(png).decode("ascii")
-        cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-        return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
-                f'src="data:image/png;base64,{b64}">{cap}</figure>')
+    figure = figure_html
 
     def svg(fig_id: str, make) -> str:
         try:
@@ -522,6 +516,21 @@ def _simulation_of(path: Path, plan) -> dict | None:
                                                      abs_tol=1e-12):
         return None
     return sim
+
+
+def figure_html(fig_id: str, alt: str, make, caption: str = "") -> str:
+    """``<figure>`` with the PNG ``make()`` returns embedded as a data URI; if drawing fails,
+    a visible error box instead (the rest of the report is kept)."""
+    esc = html.escape
+    try:
+        png = make()
+    except Exception as exc:  # noqa: BLE001 - keep the rest of the report; show what failed
+        return (f'<div class="report-error" id="{fig_id}-error">could not draw {esc(alt)}: '
+                f"{esc(type(exc).__name__)}: {esc(str(exc))}</div>")
+    b64 = base64.b64encode(png).decode("ascii")
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img id="{fig_id}" class="chart" alt="{esc(alt)}" '
+            f'src="data:image/png;base64,{b64}">{cap}</figure>')
 
 
 def headcount_table(plan) -> tuple[pd.DataFrame, str]:

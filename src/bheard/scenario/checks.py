@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bheard.constants import ROLES
 from bheard.data import precincts as precinct_table
 from bheard.errors import Problem
 from bheard.scenario.hours import slot_open, slot_times, start_options
@@ -17,7 +18,7 @@ from bheard.scenario.hours import slot_open, slot_times, start_options
 def problems(s) -> list[Problem]:
     """Every problem of a scenario that the schema alone cannot see."""
     return (precinct_problems(s) + file_problems(s) + shift_problems(s) + cost_problems(s)
-            + uncertainty_problems(s))
+            + uncertainty_problems(s) + buildout_problems(s))
 
 
 def cost_problems(s) -> list[Problem]:
@@ -177,4 +178,102 @@ def uncertainty_problems(sc) -> list[Problem]:
         out.append(Problem("demand.uncertainty", "set", "no equity floors or"
                            " workforce.max_headcount with coverage.mode: shared and demand"
                            " uncertainty (not implemented)"))
+    return out
+
+
+#: periods per fiscal year for each ``buildout.period``, and the label letter of a period
+PERIODS_PER_YEAR = {"quarter": 4, "month": 12, "half": 2, "year": 1}
+PERIOD_LETTER = {"quarter": "Q", "month": "M", "half": "H", "year": ""}
+
+
+def period_labels(first_fiscal_year: int, fiscal_years: int, period: str) -> list[str]:
+    """Labels of the horizon's periods: ``FY27Q1 .. FY29Q4`` (quarters), ``FY27M01 ..``
+    (months, July = M01), ``FY27H1 ..`` (halves) or ``FY27 ..`` (years)."""
+    n, letter = PERIODS_PER_YEAR[period], PERIOD_LETTER[period]
+    out = []
+    for f in range(first_fiscal_year, first_fiscal_year + fiscal_years):
+        fy = f"FY{f % 100:02d}"
+        if n == 1:
+            out.append(fy)
+        else:
+            out += [f"{fy}{letter}{k:02d}" if letter == "M" else f"{fy}{letter}{k}"
+                    for k in range(1, n + 1)]
+    return out
+
+
+def period_index(label: str, labels: list[str]) -> int | None:
+    """Index of a milestone's ``by`` label among the horizon's periods: a plain ``FY29`` is
+    the fiscal year's last period; None if the label is not in the horizon."""
+    if label in labels:
+        return labels.index(label)
+    matches = [i for i, lab in enumerate(labels) if lab.startswith(label) and len(label) == 4]
+    return matches[-1] if matches else None
+
+
+def buildout_problems(sc) -> list[Problem]:
+    """``buildout`` against the rest of the scenario: crew roles, tours, horizon, files."""
+    b = getattr(sc, "buildout", None)
+    if b is None:
+        return []
+    out: list[Problem] = []
+    if sc.shifts.staggered is not None:
+        out.append(Problem("buildout", "set", "fixed tours (a buildout with shifts.staggered is"
+                           " not implemented)"))
+    if sc.equity.active:
+        out.append(Problem("buildout", "set", "no equity floors (a buildout with equity floors"
+                           " is not implemented; use buildout.milestones)"))
+    crew = [r for r in ROLES if getattr(sc.teams.crew, r, 0) > 0]
+    for field in ("pipelines", "starting_headcount", "bench_cost_usd_per_fte_year",
+                  "training_cost_usd_per_hire"):
+        extra = [r for r in (getattr(b, field) or {}) if r not in crew]
+        if extra:
+            out.append(Problem(f"buildout.{field}", extra, f"roles of teams.crew {crew}"))
+    labels = period_labels(b.first_fiscal_year, b.fiscal_years, b.period)
+    for r, pipe in b.pipelines.items():
+        c = pipe.cohorts_at_once
+        if isinstance(c, tuple) and len(c) != len(labels):
+            out.append(Problem(f"buildout.pipelines.{r}.cohorts_at_once", list(c),
+                               f"one number, or one per period ({len(labels)} periods"
+                               f" {labels[0]}..{labels[-1]})"))
+    fys = [f"FY{f % 100:02d}" for f in range(b.first_fiscal_year,
+                                              b.first_fiscal_year + b.fiscal_years)]
+    if b.budget_usd_by_fiscal_year is not None:
+        missing = [f for f in fys if f not in b.budget_usd_by_fiscal_year]
+        extra = [f for f in b.budget_usd_by_fiscal_year if f not in fys]
+        if missing or extra:
+            out.append(Problem("buildout.budget_usd_by_fiscal_year",
+                               dict(b.budget_usd_by_fiscal_year),
+                               f"a budget for each fiscal year of the horizon {fys}"
+                               + (f"; missing {missing}" if missing else "")
+                               + (f"; outside the horizon {extra}" if extra else "")))
+    tours = [t.name for t in sc.shifts.tours]
+    extra = [t for t in b.tours if t not in tours]
+    if extra:
+        out.append(Problem("buildout.tours", extra, f"tour names of shifts.tours {tours}"))
+    known = set(precinct_table()["precinct"].astype(int))
+    for k, m in enumerate(b.milestones):
+        where = f"buildout.milestones[{k}]"
+        if period_index(m.by, labels) is None:
+            out.append(Problem(f"{where}.by", m.by, f"a period of the horizon ({labels[0]} .."
+                               f" {labels[-1]}) or a fiscal year {fys}"))
+        bad = [t for t in (m.tours or ()) if t not in tours]
+        if bad:
+            out.append(Problem(f"{where}.tours", bad, f"tour names of shifts.tours {tours}"))
+        for p in m.min_teams:
+            if p not in known:
+                out.append(Problem(f"{where}.min_teams.{p}", p, "an NYPD precinct number"))
+        if not m.min_teams_every_precinct and not any(m.min_teams.values()):
+            out.append(Problem(where, m.model_dump(exclude_defaults=True),
+                               "min_teams_every_precinct or min_teams (a milestone that asks for"
+                               " teams)"))
+    st = b.starting_deployment
+    if st is not None:
+        if st.plan is not None and not Path(st.plan).is_dir():
+            out.append(Problem("buildout.starting_deployment.plan", str(st.plan),
+                               "a plan folder written by `bheard solve --out` (relative paths"
+                               " resolve against the scenario file's folder)"))
+        if st.scenario is not None and not Path(st.scenario).is_file():
+            out.append(Problem("buildout.starting_deployment.scenario", str(st.scenario),
+                               "an existing scenario file (relative paths resolve against the"
+                               " scenario file's folder)"))
     return out

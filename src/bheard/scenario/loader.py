@@ -22,7 +22,9 @@ from bheard.scenario.schema import Scenario
 
 #: scenario fields that hold file paths (resolved against the stating file's folder)
 PATH_FIELDS = (("demand", "table"), ("demand", "forecast", "history"),
-               ("demand", "uncertainty", "file"), ("geography", "travel_times"))
+               ("demand", "uncertainty", "file"), ("geography", "travel_times"),
+               ("buildout", "starting_deployment", "plan"),
+               ("buildout", "starting_deployment", "scenario"))
 
 #: the repository's shipped scenarios and data: always readable (``extends:`` of a shipped
 #: scenario, the shipped synthetic call records)

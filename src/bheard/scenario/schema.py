@@ -761,6 +761,168 @@ class DispatchSettings(_Strict):
         " time and a half)")
 
 
+#: a fiscal-year label "FY27" (NYC fiscal year 1 July - 30 June, named by the year it ends in)
+_FY = re.compile(r"^FY(\d\d)$")
+#: a period label: "FY29" (the fiscal year's last period), "FY29Q4", "FY29H2" or "FY29M12"
+_PERIOD = re.compile(r"^FY(\d\d)(?:(Q)([1-4])|(H)([12])|(M)(0[1-9]|1[0-2]))?$")
+
+
+class Pipeline(_Strict):
+    """One hiring pipeline (a crew role): training cohorts and attrition (``models/buildout.md``).
+
+    Trained graduates per period = ``cohort_size x cohorts_at_once x period weeks /
+    training_weeks`` (cohorts run back to back); they join the headcount at the start of the
+    next period. ``cohort_size: null`` = no hiring limit.
+    """
+
+    training_weeks: float = Field(
+        5.0, gt=0, le=104, description="length of one training cohort, weeks (S-team-size: all"
+        " three crew members take 5 weeks of joint training)")
+    cohort_size: float | None = Field(
+        None, gt=0, description="persons per training cohort; null = no hiring limit. No"
+        " default size is published (A-buildout-pipelines): give one per role")
+    cohorts_at_once: int | tuple[int, ...] = Field(
+        1, description="cohorts training at the same time: one number, or one per period of the"
+        " horizon (A-buildout-pipelines)")
+    attrition_per_year: float = Field(
+        0.0, ge=0, lt=1, description="share of trained staff who leave per year. ASSUMPTION"
+        " (A-buildout-attrition): no published B-HEARD figure, so none unless stated")
+
+    @field_validator("cohorts_at_once")
+    @classmethod
+    def _cohorts(cls, v):
+        vals = v if isinstance(v, tuple) else (v,)
+        if not vals or any(x < 0 for x in vals):
+            raise ValueError("cohorts >= 0 (one number, or a non-empty list per period)")
+        return v
+
+
+class Milestone(_Strict):
+    """A target the ramp must meet from period ``by`` on (e.g. a team in every precinct)."""
+
+    by: str = Field(description='period label: "FY29" (end of FY29), "FY29Q2", "FY29H1" or'
+                    ' "FY29M06" (period 6 of FY29 = December)')
+    min_teams_every_precinct: int = Field(0, ge=0, description="teams in every precinct, in"
+                                          " every slot of the listed tours")
+    min_teams: dict[int, int] = Field(default_factory=dict, description="precinct -> teams in"
+                                      " every slot of the listed tours")
+    tours: tuple[str, ...] | None = Field(None, description="tours the minimum applies to"
+                                          " (default: every tour)")
+    name: str = Field("", description="what the milestone stands for (for messages)")
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v):
+        if not isinstance(v, str) or not _PERIOD.match(v.strip()):
+            raise ValueError('a period label like "FY29", "FY29Q4", "FY29H2" or "FY29M12"')
+        return v.strip()
+
+    @field_validator("min_teams")
+    @classmethod
+    def _mins(cls, v):
+        if any(x < 0 for x in v.values()):
+            raise ValueError("minimum teams must be >= 0")
+        return v
+
+
+class TourRamp(_Strict):
+    """How fast one tour can grow: teams added per period (recruiting for a tour, e.g. the
+    overnight tour, which H+H calls among the hardest to recruit for: S-tours-hours)."""
+
+    max_added_teams_per_period: float = Field(
+        ge=0, description="teams added to the tour citywide per period, counted per slot (a"
+        " team on every day of the week counts once); ASSUMPTION (A-buildout-overnight)")
+
+
+class StartingDeployment(_Strict):
+    """Today's deployment, the ramp's starting point: a saved plan folder (``bheard solve
+    --out``) or a scenario solved for its plan (e.g. ``baseline_2024.yaml``, the 2024 pilot)."""
+
+    plan: Path | None = Field(None, description="folder written by `bheard solve --out`")
+    scenario: Path | None = Field(None, description="scenario file whose solved plan is today's"
+                                  " deployment (its precincts, tours and team counts)")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.plan is None) == (self.scenario is None):
+            raise ValueError("exactly one of plan (a saved plan folder) and scenario")
+        return self
+
+
+class BuildoutSettings(_Strict):
+    """A multi-period hiring ramp (``bheard buildout``, ``models/buildout.md``): teams per
+    precinct, tour and period, headcount carried from period to period, fiscal-year budgets."""
+
+    first_fiscal_year: int = Field(
+        ge=2000, le=2099, description="first fiscal year of the horizon, e.g. 2027 for FY27"
+        " (1 Jul 2026 - 30 Jun 2027; NYC fiscal years run July-June)")
+    fiscal_years: int = Field(3, ge=1, le=20, description="horizon length in fiscal years")
+    period: Literal["quarter", "month", "half", "year"] = Field(
+        "quarter", description="length of one period (quarters by default)")
+    teams_by: Literal["tour", "day_and_tour"] = Field(
+        "tour", description="tour: a precinct's teams on a tour are the same every day of the"
+        " week (one decision per precinct and tour); day_and_tour: one per (day, tour) slot,"
+        " like the steady-state solve")
+    starting_deployment: StartingDeployment | None = Field(
+        None, description="today's deployment; default: no teams")
+    starting_headcount: dict[str, float] | None = Field(
+        None, description="trained staff at the start, FTE by role; default: what the starting"
+        " deployment needs with this scenario's crew and relief (workforce)")
+    allow_reductions: bool = Field(
+        False, description="may a precinct-slot ever have fewer teams than the period before"
+        " (the starting deployment before the first period)? Default no: planners cannot take"
+        " away service precincts already have")
+    budget_usd_by_fiscal_year: dict[str, float] | None = Field(
+        None, description='money for teams per fiscal year, USD ({"FY27": 5.0e7, ...}); default:'
+        " the scenario's team budget every year")
+    budget_per: Literal["period", "fiscal_year"] = Field(
+        "period", description="period: each period spends at most its share of its fiscal"
+        " year's budget (no quarter runs above the year's rate, so the ramp ends within what"
+        " the last year funds); fiscal_year: a year's periods together spend at most its"
+        " budget (money moves between its quarters). ASSUMPTION (A-buildout-budgets)")
+    pipelines: dict[str, Pipeline] = Field(
+        default_factory=dict, description="role -> hiring pipeline; a crew role not listed has"
+        " no hiring limit and no attrition")
+    tours: dict[str, TourRamp] = Field(
+        default_factory=dict, description="tour name -> growth limit per period")
+    milestones: tuple[Milestone, ...] = Field(default_factory=tuple)
+    bench_cost_usd_per_fte_year: dict[str, float] | None = Field(
+        None, description="USD/year for a trained person not (yet) on a team, by role; default:"
+        " salary x (1 + mental-health differential) x (1 + fringe) from the costs section (or"
+        " its documented defaults: S-emt-pay, S-paramedic-pay, A-sw-salary, A-peer-salary,"
+        " S-mh-differential, S-fringe)")
+    training_cost_usd_per_hire: dict[str, float] = Field(
+        default_factory=dict, description="USD per person trained, by role; default 0: training"
+        " is inside the team-shift overhead (A-overhead)")
+    discount_rate_per_year: float = Field(
+        0.0, ge=0, lt=1, description="covered calls in later years count (1 + rate)^-years;"
+        " default 0 = every covered call counts the same (ASSUMPTION, A-buildout-discount)")
+
+    @field_validator("budget_usd_by_fiscal_year")
+    @classmethod
+    def _budgets(cls, v):
+        if v is None:
+            return v
+        bad = [k for k in v if not isinstance(k, str) or not _FY.match(k)]
+        if bad or any(not (0 <= x < float("inf")) for x in v.values()):
+            raise ValueError('keys "FY27", "FY28", ... with finite budgets >= 0 USD'
+                             + (f"; bad keys {bad}" if bad else ""))
+        return v
+
+    @field_validator("starting_headcount", "bench_cost_usd_per_fte_year",
+                     "training_cost_usd_per_hire", "pipelines")
+    @classmethod
+    def _role_keys(cls, v):
+        if v is None:
+            return v
+        bad = [k for k in v if k not in ROLES]
+        if bad:
+            raise ValueError(f"roles must be among {list(ROLES)}; unknown {bad}")
+        if any(not isinstance(x, Pipeline) and not (0 <= x < float("inf")) for x in v.values()):
+            raise ValueError("values must be finite and >= 0")
+        return v
+
+
 class Scenario(_Strict):
     """A validated scenario. Build it with :func:`load_scenario`."""
 
@@ -784,6 +946,8 @@ class Scenario(_Strict):
     equity: EquitySettings = Field(default_factory=EquitySettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    buildout: BuildoutSettings | None = Field(
+        None, description="multi-period hiring ramp (`bheard buildout`); not used by `solve`")
     #: where the scenario came from (file path or "<dict>"), for messages and reports
     source: str = "<dict>"
 
