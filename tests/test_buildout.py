@@ -349,10 +349,13 @@ def test_existing_coverage_never_drops_without_reductions(tmp_path):
 @pytest.mark.parametrize("mode", ["isolated", "shared"])
 def test_unlimited_hiring_final_period_equals_steady_state(mode):
     """With no hiring limit (staff on hand from the start, no pipeline limits) and the
-    scenario's budget every year, the final period covers exactly what the steady-state solve
-    (bheard.solve) covers at that budget: for the isolated model (Erlang-B increments) and for
-    shared coverage (MEXCLP gains at the steady state's busy probabilities). Day-and-tour
-    columns, as the steady-state model has."""
+    scenario's budget every year, the final period is the optimum of the gains frozen at the
+    steady-state plan's own state (isolated: its carried-over load; shared: its local busy
+    probabilities). The steady plan is feasible there and its frozen value is exactly its own
+    coverage (plan.objective), so the final period covers at least that; and at most the
+    fixed point's tolerance more (coverage.tolerance of the eligible calls: the steady plan
+    was optimal at the estimate one step before its own). Day-and-tour columns, as the
+    steady-state model has."""
     sc = tiny_buildout(pipelines={}, teams_by="day_and_tour",
                        starting_headcount={"emt": 40, "social_worker": 20},
                        bench_cost_usd_per_fte_year={"emt": 0, "social_worker": 0})
@@ -363,7 +366,8 @@ def test_unlimited_hiring_final_period_equals_steady_state(mode):
     b = bheard.buildout(sc)
     assert b.status == "optimal" and plan.status == "optimal"
     final = float(b.periods["covered_calls_per_year"].iloc[-1])
-    assert final == pytest.approx(plan.objective, rel=1e-6)
+    slack = plan.resolved_scenario.coverage.tolerance * plan.eligible_calls
+    assert plan.objective * (1 - 1e-6) <= final <= plan.objective + slack
     assert b.steady_state["objective_covered_calls_per_year"] == pytest.approx(plan.objective,
                                                                                rel=1e-9)
     if mode == "isolated":  # the same from no staff at all: hiring catches up after a quarter
@@ -371,8 +375,8 @@ def test_unlimited_hiring_final_period_equals_steady_state(mode):
         b = bheard.buildout(sc)
         assert b.status == "optimal"
         assert b.periods["covered_calls_per_year"].iloc[0] == 0.0
-        assert float(b.periods["covered_calls_per_year"].iloc[-1]) == pytest.approx(
-            plan.objective, rel=1e-6)
+        again = float(b.periods["covered_calls_per_year"].iloc[-1])
+        assert again == pytest.approx(final, rel=1e-6)
 
 
 def test_infeasible_milestone_names_the_binding_pipeline_and_period():

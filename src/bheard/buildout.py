@@ -239,8 +239,11 @@ def buildout(scenario, *, time_limit_s: float | None = None, base_dir=None) -> B
     formulation = formulation_for(sc)
     prob = formulation.problem(sc)
     b = sc.buildout
+    from bheard.costs import program_fixed_usd_per_year, team_budget_usd
+
     final_budget = (float(b.budget_usd_by_fiscal_year[f"FY{(b.first_fiscal_year + b.fiscal_years - 1) % 100:02d}"])
-                    if b.budget_usd_by_fiscal_year else sc.budget.team_budget_usd)
+                    - program_fixed_usd_per_year(sc.costs)
+                    if b.budget_usd_by_fiscal_year else team_budget_usd(sc))
     steady = formulation.run(sc, dataclasses.replace(prob, team_budget_usd_per_year=final_budget))
     coverage = GAINS[sc.coverage.mode](sc, prob, steady)
     start = starting_slots(sc, prob)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bheard.costs import role_fte_per_team_slot
+from bheard.costs import program_fixed_usd_per_year, role_fte_per_team_slot, team_budget_usd
 from bheard.errors import InputError
 from bheard.problem.slots import ProblemData
 from bheard.scenario.checks import PERIODS_PER_YEAR, period_index, period_labels
@@ -346,10 +346,13 @@ def buildout_from_scenario(sc, prob: ProblemData, coverage: CoverageGains,
     for t in range(T):
         m = 6 + t * months  # months after 1 Jan of the year FY(first) starts in
         start.append(_dt.date(b.first_fiscal_year - 1 + m // 12, m % 12 + 1, 1).isoformat())
+    # money for teams: each fiscal year's budget minus the program's fixed cost (as the
+    # steady state, bheard.costs.team_budget_usd)
     if b.budget_usd_by_fiscal_year is None:
-        budget = np.full(b.fiscal_years, sc.budget.team_budget_usd)
+        budget = np.full(b.fiscal_years, team_budget_usd(sc))
     else:
-        budget = np.array([b.budget_usd_by_fiscal_year[f] for f in fys], dtype=float)
+        fixed = program_fixed_usd_per_year(sc.costs)
+        budget = np.array([b.budget_usd_by_fiscal_year[f] - fixed for f in fys], dtype=float)
     # ---- columns -----------------------------------------------------------------------
     names, fte_slot = role_fte_per_team_slot(sc.workforce, sc.teams.crew, prob.slot_hours, W)
     fte = np.stack([fte_slot[:, c].sum(axis=1) for c in cols], axis=1) if C else \

@@ -873,8 +873,9 @@ class BuildoutSettings(_Strict):
         " (the starting deployment before the first period)? Default no: planners cannot take"
         " away service precincts already have")
     budget_usd_by_fiscal_year: dict[str, float] | None = Field(
-        None, description='money for teams per fiscal year, USD ({"FY27": 5.0e7, ...}); default:'
-        " the scenario's team budget every year")
+        None, description='program budget per fiscal year, USD ({"FY27": 5.0e7, ...}), read like'
+        " budget.annual_usd: the program's fixed cost (costs:) comes out first, the rest pays"
+        " teams; default: the scenario's team budget every year")
     budget_per: Literal["period", "fiscal_year"] = Field(
         "period", description="period: each period spends at most its share of its fiscal"
         " year's budget (no quarter runs above the year's rate, so the ramp ends within what"
