@@ -63,8 +63,12 @@ def _accepts_only_whole_runs(folder: Path, runs: list[dict[str, bytes]]) -> str:
 @pytest.fixture(scope="module")
 def two_plans(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
+    from bheard.optimize.explain import explain_limits
+
     a = bheard.solve(TINY)
     b = bheard.solve(TINY, budget_usd=1e6)
+    # as `bheard solve --out` saves them: with the binding-limit explanation
+    a.limits, b.limits = explain_limits(a), explain_limits(b)
     a.save(root / "a")
     b.save(root / "b")
     assert _files(root / "a") != _files(root / "b")
