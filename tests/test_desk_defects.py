@@ -93,9 +93,6 @@ def test_cli_simulate_by_tour_matches_calls_per_replication(tmp_path):
     assert float(by_precinct["calls"].sum()) == pytest.approx(per_rep, abs=0.5)
 
 
-@pytest.mark.xfail(strict=True, reason="simulated travel/response time is a constant until "
-                   "issue 10's travel model (helper `truthful`) is merged; remove this mark "
-                   "then")
 def test_simulated_response_time_varies_under_pooled_dispatch():
     """Under pooled dispatch teams come from other precincts, so response times spread:
     p90 > median (the defect: median = p90 = 14.0 min)."""

@@ -17,9 +17,9 @@ RUNNER = CliRunner()
 
 #: every shipped scenario; the citywide 24/7 ones take a few seconds each
 SHIPPED = ["examples/tiny.yaml", "baseline_2024.yaml", "dcs_citywide.yaml",
-           "dcs_citywide_shared.yaml", "dcs_every_precinct.yaml", "dcs_staggered.yaml",
-           "dcs_forecast_synthetic.yaml", "dcs_forecast_uncertain.yaml",
-           "examples/tiny_samples.yaml"]
+           "dcs_citywide_isolated.yaml", "dcs_citywide_shared.yaml", "dcs_every_precinct.yaml",
+           "dcs_staggered.yaml", "dcs_forecast_synthetic.yaml", "dcs_forecast_uncertain.yaml",
+           "dcs_buildout.yaml", "examples/tiny_samples.yaml"]
 
 
 def run(*args: str):
@@ -37,8 +37,11 @@ def _report_body(text: str, folder) -> str:
 
 
 def test_every_shipped_scenario_is_covered_here():
-    """The list above is every scenario file shipped (a new one must be added to it)."""
-    shipped = sorted(p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.yaml"))
+    """The list above is every scenario file shipped (a new one must be added to it);
+    ``calibration/`` holds the calibrated dispatch parameters the scenarios extend, not a
+    scenario."""
+    shipped = sorted(p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.yaml")
+                     if p.parent.name != "calibration")
     assert sorted(SHIPPED) == shipped
 
 
@@ -52,11 +55,13 @@ FAST = {"examples/tiny.yaml", "dcs_citywide_shared.yaml", "dcs_staggered.yaml",
 def test_saved_folder_reproduces_the_solving_run(tmp_path, name):
     """`solve S --simulate N --report --out A` and `solve S --out B; simulate B; report B` give
     the same simulation (same seed: identical served share, calls and response times) and the
-    same report, for every shipped scenario, staggered starts included."""
+    same report, for every shipped scenario, staggered starts included. (``--no-explain``:
+    the binding-limit explanation re-solves under time limits, which are not bit-reproducible
+    for the staggered model; tests/test_desk_views.py checks it.)"""
     scen = SCENARIOS / name
     a, b = tmp_path / "a", tmp_path / "b"
-    run("solve", scen, "--out", a, "--simulate", "2", "--report")
-    run("solve", scen, "--out", b)
+    run("solve", scen, "--out", a, "--simulate", "2", "--report", "--no-explain")
+    run("solve", scen, "--out", b, "--no-explain")
     run("simulate", b, "-n", "2", "--out", b)
     run("report", b)
     sa = json.loads((a / "simulation.json").read_text())
@@ -84,8 +89,7 @@ def test_simulating_a_folder_uses_the_plans_own_dispatch(tmp_path):
     r = run("simulate", out, "-n", "1")
     assert "dispatch shared" in r.output
     s = json.loads((out / "summary.json").read_text())
-    assert s["details"]["coverage_model"] in ("MEXCLP", "AMEXCLP") or "shared" in \
-        s["details"]["coverage_model"].lower()
+    assert s["details"]["coverage_model"].startswith("local busy probabilities")
 
 
 def test_staggered_plan_simulates_with_its_start_hours(tmp_path):
