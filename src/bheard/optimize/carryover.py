@@ -88,13 +88,13 @@ def carryover_fixed_point(data, solve, *, start_teams=None,
         res.covered = covered
     res.carry_share = new
     res.objective = float(covered.sum())
-    # the bound certifies the model at the share solved with; when the plan's own share covers
-    # a little more (within the tolerance) the bound is raised to the objective
     # the bound and the gap certify the model at the share solved with (the objective differs
     # from that model's value by at most the tolerance); a bound below the plan's own coverage
     # is raised to it
     if np.isfinite(res.bound):
         res.bound = max(res.bound, res.objective)
+    if time_limit_s is not None:  # the limit asked for, not the time left for the last solve
+        res.report.time_limit_s = time_limit_s
     if not converged:
         if res.status == "optimal":
             res.status = "feasible"
