@@ -33,9 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from bheard.model.base import (
     ArrayModel,
@@ -324,6 +321,10 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
     ``objective="min_cost"`` with ``use_budget=False`` gives the cheapest plan meeting the
     floors (used by the infeasibility diagnosis); ``relax`` makes ``x`` continuous.
     """
+    import pyomo.environ as pyo  # the model layer loads only when a MIP is built
+    from pyomo.common.gc_manager import PauseGC
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
     P, S = prob.shape
     eps = tie_break_per_usd
     cost = prob.team_cost_per_year()

@@ -13,16 +13,20 @@ without a start and the reason is logged and returned in ``SolverRun.start_note`
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
+import os
+import sys
 import time
 from typing import Sequence
 
 import highspy
 import numpy as np
-from pyomo.common.tee import capture_output
-from pyomo.contrib.solver.common.factory import SolverFactory
-from pyomo.contrib.solver.common.results import TerminationCondition
+# Pyomo (its model layer, solver interfaces and pyomo.common, which pulls in scipy.stats) loads
+# on the first Pyomo solve (solve_model): an LP handed over as arrays (solve_arrays) never pays
+# that import (1.5-2.5 s measured on this machine)
 
 from bheard.solver.status import SolverRun
 
@@ -36,17 +40,21 @@ _NO_UPDATES = dict(check_for_new_or_removed_constraints=False,
                    update_objective=False)
 
 #: HiGHS (via Pyomo) termination -> bheard's solver-neutral termination (bheard.solver.status)
-_TERMINATION = {
-    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
-    TerminationCondition.maxTimeLimit: "time_limit",
-    TerminationCondition.provenInfeasible: "infeasible",
-    TerminationCondition.infeasibleOrUnbounded: "infeasible",
-    TerminationCondition.unbounded: "unbounded",
-    TerminationCondition.iterationLimit: "stopped",
-    TerminationCondition.objectiveLimit: "stopped",
-    TerminationCondition.interrupted: "stopped",
-    TerminationCondition.minStepLength: "stopped",
-}
+@functools.lru_cache(maxsize=1)
+def _termination_map() -> dict:
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    return {
+        TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+        TerminationCondition.maxTimeLimit: "time_limit",
+        TerminationCondition.provenInfeasible: "infeasible",
+        TerminationCondition.infeasibleOrUnbounded: "infeasible",
+        TerminationCondition.unbounded: "unbounded",
+        TerminationCondition.iterationLimit: "stopped",
+        TerminationCondition.objectiveLimit: "stopped",
+        TerminationCondition.interrupted: "stopped",
+        TerminationCondition.minStepLength: "stopped",
+    }
 
 #: shortest time a solve is given when earlier steps used up the limit, seconds
 MIN_TIME_LIMIT_S = 0.05
@@ -107,7 +115,7 @@ def check_options(options: dict) -> list[tuple[str, object, str]]:
 
 def termination_of(tc) -> str:
     """bheard's termination name for a Pyomo contrib TerminationCondition."""
-    return _TERMINATION.get(tc, "error")
+    return _termination_map().get(tc, "error")
 
 
 def _set_mip_start(solver, variables: Sequence, values: np.ndarray) -> tuple[bool, str]:
@@ -143,6 +151,8 @@ def solve_model(model, variables: Sequence, *, time_limit_s: float,
     """
     t0 = time.perf_counter() if started_at is None else started_at
     t1 = time.perf_counter()
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
     solver = SolverFactory("highs")
     try:
         solver.set_instance(model)
@@ -193,10 +203,32 @@ _MODEL_STATUS = {
 }
 
 
+@contextlib.contextmanager
+def _stdout_fd_silenced():
+    """File descriptor 1 pointed at the null device while the block runs (what Pyomo's
+    ``capture_output(capture_fd=True)`` does, without importing Pyomo)."""
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 (a detached process): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _new_highs():
-    """A silent highspy instance (its constructor prints a banner on the process's stdout; as
-    Pyomo does, the file descriptor is captured while it runs)."""
-    with capture_output(capture_fd=True):
+    """A silent highspy instance (its constructor prints a banner on the process's stdout, so
+    the file descriptor is silenced while it runs)."""
+    with _stdout_fd_silenced():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h
