@@ -96,16 +96,17 @@ def print_plan(plan, output=None, by: str | None = None) -> None:
         for d in plan.diagnosis:
             out.line(f"  conflict: {d}", style="red")
         return
-    width = max(len(k) for k, _ in headline(plan))
-    for k, v in headline(plan):
-        out.line(f"  {k.ljust(width)}  {v}")
+    lines = headline(plan)
     fp = plan.fixed_point
     if fp is not None and fp.trace:
         q = fp.trace[-1].get("q_mean")
-        out.line(f"  Busy probabilities: fixed point {'converged' if fp.converged else 'NOT converged'}"
-                 f" in {fp.iterations} iterations (estimate vs the plan's own: {fp.final_change:.2%}"
-                 f" of the calls, tolerance {fp.tolerance:.2%})"
-                 + (f"; teams busy {q:.0%} on average" if q is not None else ""))
+        lines.append(("Busy teams", (f"{q:.0%} of the time on average; " if q is not None else "")
+                      + f"local busy probabilities {'converged' if fp.converged else 'NOT converged'}"
+                      f" in {fp.iterations} iterations (the estimate and the plan's own differ by"
+                      f" {fp.final_change:.2%} of the calls; tolerance {fp.tolerance:.2%})"))
+    width = max(len(k) for k, _ in lines)
+    for k, v in lines:
+        out.line(f"  {k.ljust(width)}  {v}")
     if plan.status != "optimal" and plan.solver.message:
         out.line(f"  Why not optimal: {plan.solver.message}", style="yellow")
     if by in (None, "borough"):
