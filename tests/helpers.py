@@ -93,3 +93,19 @@ def exact_hypercube(lam, teams, pref_loc, tau: float) -> np.ndarray:
         free = np.array([(s & mask) != mask for s in range(n_states)])
         served[i] = pi[free].sum() if order[i] else 0.0
     return served
+
+
+def run_cli(*args):
+    """A ``bheard`` command in process (CliRunner): exit code, standard output, and all output
+    (``returncode``, ``stdout``, ``stderr`` as a subprocess result would name them); an
+    exception other than the command's exit is raised."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from bheard.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.output)

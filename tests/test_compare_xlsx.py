@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import bheard
-from helpers import SCENARIOS, tiny_dict
+from helpers import SCENARIOS, run_cli, tiny_dict
 
 openpyxl = pytest.importorskip("openpyxl")
 BHEARD = [sys.executable, "-m", "bheard.cli"]
@@ -20,17 +20,8 @@ TINY = SCENARIOS / "examples" / "tiny.yaml"
 
 
 def run(*args, cwd=None):
-    """The command in process (CliRunner): exit code, standard output, and all output."""
-    from types import SimpleNamespace
-
-    from typer.testing import CliRunner
-
-    from bheard.cli import app
-
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    if r.exception is not None and not isinstance(r.exception, SystemExit):
-        raise r.exception
-    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.output)
+    """The command in process (``helpers.run_cli``)."""
+    return run_cli(*args)
 
 
 def sheet_frame(ws, header_row: int) -> tuple[list[str], list[list]]:

@@ -39,7 +39,8 @@ import pandas as pd
 from bheard import __version__
 from bheard.data import data_dir
 from bheard.errors import BatchError, InputError, OutputError, Problem
-from bheard.io import atomic_write_csv, atomic_write_json, ensure_dir, read_unit, safe_filename
+from bheard.io import (atomic_write_csv, atomic_write_json, ensure_dir, fsync_dir, read_unit,
+                       safe_filename)
 from bheard.optimize import solve
 from bheard.plan import PLAN_KIND
 from bheard.scenario import load_scenario
@@ -250,7 +251,7 @@ def _commit_output(out_dir: Path, job: _Job, tmp: Path) -> Path:
         os.replace(tmp, final)
     except OSError as exc:
         raise OutputError.from_os(final, exc) from None
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -275,19 +276,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _append_log(out_dir: Path, record: dict) -> None:
