@@ -8,7 +8,7 @@ def _field_doc(model, name: str) -> str:
     return (f.description or "") if f is not None else ""
 
 
-def scenario_assumptions(sc, coverage_model: str = "isolated Erlang loss") -> list[dict]:
+def scenario_assumptions(sc, coverage_model: str = "isolated (loss with breaks at the lagged load)") -> list[dict]:
     """List of ``{name, value, unit, source}`` for the scenario's inputs.
 
     Values equal to the schema default carry the default's documented source; values the

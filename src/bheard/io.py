@@ -33,6 +33,29 @@ UNIT_TMP_PREFIX = ".bheard-tmp-"
 MAX_UNIT_FILE_BYTES = 256 << 20
 
 
+def check_writable(path: str | Path, *, folder: bool = True) -> Path:
+    """Before a long run: can ``path`` (a folder, or a file when ``folder`` is False) be
+    written? It, or the nearest existing folder above it, must be a writable folder (a file
+    where a folder should be, a read-only parent: :class:`OutputError` naming the path), so a
+    solve does not fail only after its work is done. Creates nothing."""
+    path = Path(path)
+    p = path if folder else path.parent
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if path.exists() and folder and not path.is_dir():
+        raise OutputError.single(path, "(folder)", "a file, not a folder",
+                                 "a folder path (or a path that does not exist yet)")
+    if path.exists() and not folder and path.is_dir():
+        raise OutputError.single(path, "(file)", "a folder, not a file", "a file path")
+    if not p.is_dir():
+        raise OutputError.single(path, "(folder)", f"{p} is not a folder",
+                                 "a path under a writable folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise OutputError.single(path, "(folder)", f"{p} is not writable",
+                                 "a path under a writable folder")
+    return path
+
+
 def ensure_dir(path: str | Path) -> Path:
     """``mkdir -p path``; an OS failure becomes :class:`OutputError` naming the path."""
     path = Path(path)

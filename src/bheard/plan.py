@@ -202,7 +202,7 @@ class Plan:
     teams: np.ndarray | None = field(default=None, repr=False)
     index: PlanIndex | None = field(default=None, repr=False)
     resolved_scenario: Scenario | None = field(default=None, repr=False)
-    coverage_model: str = "isolated Erlang loss"
+    coverage_model: str = "isolated (loss with breaks at the lagged load)"
     workforce: Workforce | None = field(default=None, repr=False)
     precinct_shares: ShareDistribution | None = None
     budget_split: BudgetSplit | None = None
@@ -558,7 +558,7 @@ class Plan:
                    diagnosis=s["diagnosis"], assumptions=s["assumptions"],
                    demand_source=s["demand_source"], tours=s.get("tours", []), teams=teams,
                    index=index, resolved_scenario=sc,
-                   coverage_model=d.get("coverage_model", "isolated Erlang loss"), workforce=wf,
+                   coverage_model=d.get("coverage_model", "isolated (loss with breaks at the lagged load)"), workforce=wf,
                    precinct_shares=typed(ShareDistribution, "precinct_shares"),
                    budget_split=typed(BudgetSplit, "budget_split"),
                    fixed_point=typed(FixedPointReport, "fixed_point"),

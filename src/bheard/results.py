@@ -261,7 +261,7 @@ class SolveResult:
     solve_seconds: float
     report: SolverReport
     diagnosis: list[str] = field(default_factory=list)
-    coverage_model: str = "isolated Erlang loss"
+    coverage_model: str = "isolated (loss with breaks at the lagged load)"
     covered: np.ndarray | None = None
     own_covered: np.ndarray | None = None
     teams_in_range: np.ndarray | None = None

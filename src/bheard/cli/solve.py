@@ -209,6 +209,12 @@ def solve(
               "--time-limit", time_limit, "a finite number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
+        from bheard.io import check_writable
+
+        if out is not None:  # found before the solve, not after it
+            check_writable(out)
+        if xlsx is not None:
+            check_writable(xlsx, folder=False)
         plan = bheard.solve(scenario, budget_usd=budget, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)

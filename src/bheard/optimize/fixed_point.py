@@ -188,7 +188,7 @@ def fixed_point_trace_row(it: int, phase: str, state: BusyState, teams: np.ndarr
 def coverage_model_name(settings: CoverageSettings) -> str:
     """The coverage model a shared-driver solve uses, in words."""
     if settings.mode == "isolated":
-        return "isolated Erlang loss with extra constraints"
+        return "isolated (loss with breaks at the lagged load) with extra constraints"
     return "local busy probabilities (approximate hypercube)"
 
 

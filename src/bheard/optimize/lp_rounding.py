@@ -62,7 +62,7 @@ def solve_staggered(data: StaggeredData, options: SolverOptions | None = None) -
     report.lp_bound = lp_bound
     if w_lp is not None and data.coverage(w_lp).sum() > lb:
         w0, lb = w_lp, float(data.coverage(w_lp).sum())
-    model_name = "isolated Erlang loss, staggered starts"
+    model_name = "isolated (loss with breaks at the lagged load), staggered starts"
     if relative_gap(lb, lp_bound) <= opt.mip_rel_gap:
         # the incumbent is within the requested gap of the LP bound: certified, no MIP needed
         report.termination = "incumbent within mip_rel_gap of the LP relaxation bound"

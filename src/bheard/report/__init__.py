@@ -176,7 +176,7 @@ def render_report(out_dir: str | Path, *, frontier_dir: str | Path | None = None
         a_tab = plan.assignments
         by_p = plan.by_precinct()
         model = plan.coverage_model
-        coverage_model = ("isolated Erlang-loss model: own teams only" if not model
+        coverage_model = ("isolated model: own teams only" if not model
                           or model.startswith("isolated") else
                           f"shared coverage, {model}: teams of any precinct within the response "
                           "standard")

@@ -41,7 +41,7 @@ def hour_of_week_profile(assignments: pd.DataFrame, tours: list[dict]) -> pd.Dat
 
     Each (day, tour) slot spreads its mean rate over the hours it spans (a tour that passes
     midnight continues into the next day; Sun wraps to Mon). Covered calls/hour of a slot =
-    calls/hour x the slot's coverage share (isolated Erlang loss, the plan's model). Hours no
+    calls/hour x the slot's coverage share (the plan's coverage model). Hours no
     tour spans have NaN (outside the scenario's schedule).
     """
     eligible = np.zeros(HOURS_PER_WEEK)
