@@ -857,3 +857,18 @@ def test_every_scenario_section_refuses_non_finite_numbers():
                     todo.append(a)
                 stack.extend(typing.get_args(a))
     assert len(seen) >= 15
+
+
+@pytest.mark.parametrize("flag", ["--out", "--xlsx"])
+def test_unwritable_output_is_found_before_the_solve(tmp_path, flag):
+    """`solve --out FILE` (a file where the plan folder should go) or `--xlsx DIR` (a folder
+    where the workbook should go) exits 3 naming the path BEFORE solving: nothing of the plan
+    is printed and nothing is written."""
+    target = tmp_path / ("a_file" if flag == "--out" else "a_folder")
+    if flag == "--out":
+        target.write_text("not a folder")
+    else:
+        target.mkdir()
+    flat = cli(["solve", SCENARIOS / "examples" / "tiny.yaml", flag, target], tmp_path, code=3,
+               needles=[str(target)])
+    assert "Coverage" not in flat and "status" not in flat
