@@ -582,3 +582,31 @@ def test_shipped_buildout_scenario():
     f = b.fiscal_years
     assert list(f["fiscal_year"]) == ["FY27", "FY28", "FY29"]
     assert (f["spend_usd"] <= f["budget_usd"] * (1 + 1e-9)).all()
+
+
+def test_buildout_xlsx_equals_its_csv_files(tmp_path):
+    """`bheard buildout S --out D --xlsx F`: openpyxl reads the workbook back and every sheet
+    holds the values of the CSV file of the same table (periods, fiscal years, workforce,
+    openings), cell for cell."""
+    import pandas as pd
+    import yaml
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from helpers import run_cli
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(tiny_buildout(budget_usd_by_fiscal_year={"FY27": 4_000_000})))
+    r = run_cli("buildout", path, "--out", tmp_path / "bo", "--xlsx", tmp_path / "bo.xlsx")
+    assert r.returncode == 0, r.stderr
+    wb = openpyxl.load_workbook(tmp_path / "bo.xlsx")
+    for sheet, csv in (("periods", "periods.csv"), ("fiscal years", "fiscal_years.csv"),
+                       ("workforce", "workforce.csv"), ("openings", "openings.csv")):
+        df = pd.read_csv(tmp_path / "bo" / csv)
+        rows = [r for r in wb[sheet].iter_rows(min_row=4, values_only=True)]
+        assert len(rows) == len(df), sheet
+        for got, (_, want) in zip(rows, df.iterrows()):
+            for g, w in zip(got, want.tolist()):
+                if isinstance(w, float) and not isinstance(g, str):
+                    assert (g is None and w != w) or g == pytest.approx(w, rel=1e-9, abs=1e-9)
+                else:
+                    assert str(g) == str(w) or (g is None and w != w), (sheet, g, w)

@@ -1,4 +1,5 @@
-"""One Excel workbook per answer (``--xlsx`` on ``solve``, ``compare``, ``frontier``).
+"""One Excel workbook per answer (``--xlsx`` on ``solve``, ``compare``, ``frontier``,
+``buildout``).
 
 Sheets are DataFrames with the same columns as the CSV files bheard writes (``plan.csv``'s
 views, ``frontier.csv``, the comparison tables). In the workbook each header is the column's
@@ -158,6 +159,23 @@ def frontier_sheets(fr) -> list[Sheet]:
     return sheets
 
 
+def buildout_sheets(b) -> list[Sheet]:
+    """A buildout's tables (the same as its CSV files): periods, fiscal years, workforce,
+    openings, teams by borough and tour, and every team (period x precinct x tour)."""
+    sheets = [Sheet("periods", b.periods, f"{b.scenario}: one row per period ({b.status},"
+                    f" gap {b.gap:.1e}); coverage and spend of each period"),
+              Sheet("fiscal years", b.fiscal_years, "spend against each fiscal year's money for"
+                    " teams (USD)"),
+              Sheet("workforce", b.workforce, "trained headcount, FTE on teams, hires and"
+                    " training capacity by role (FTE)"),
+              Sheet("openings", b.openings, "when each precinct's tour first gets a team"),
+              Sheet("by borough and tour", b.by_borough_tour),
+              Sheet("teams", b.assignments, "teams per period, precinct and tour")]
+    if b.diagnosis:
+        sheets.insert(0, Sheet("diagnosis", pd.DataFrame({"conflict": b.diagnosis})))
+    return [sh for sh in sheets if isinstance(sh.table, pd.DataFrame)]
+
+
 def compare_sheets(cmp) -> list[Sheet]:
     """The comparison's four tables (the same as compare_<view>.csv)."""
     return [Sheet(v, cmp.table(v), f"{' vs '.join(cmp.names)}: differences are each plan minus"
@@ -176,5 +194,5 @@ def _compare_kinds(df: pd.DataFrame) -> dict:
     return out
 
 
-__all__ = ["Sheet", "compare_sheets", "write_workbook", "plan_sheets", "frontier_sheets", "assumptions_table",
+__all__ = ["Sheet", "buildout_sheets", "compare_sheets", "write_workbook", "plan_sheets", "frontier_sheets", "assumptions_table",
            "NUMBER_FORMATS"]

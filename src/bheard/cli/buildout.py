@@ -82,6 +82,8 @@ def buildout(
                                                help="Override solver.time_limit_s (seconds)."),
     report: bool = typer.Option(False, "--report", help="Also write OUT/report.html (needs"
                                 " --out)."),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write one Excel workbook"
+                                        " (periods, fiscal years, workforce, openings, teams)."),
 ):
     """Plan the hiring ramp from today's deployment to the steady state, period by period."""
     import bheard
@@ -91,6 +93,12 @@ def buildout(
               "a number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
+        from bheard.io import check_writable
+
+        if out is not None:  # found before the solve, not after it
+            check_writable(out)
+        if xlsx is not None:
+            check_writable(xlsx, folder=False)
         b = bheard.buildout(scenario, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)
@@ -104,5 +112,10 @@ def buildout(
             from bheard.report.buildout import write_buildout_report
 
             out_console.print(f"wrote {write_buildout_report(out)}", highlight=False)
+    if xlsx is not None and b.feasible:
+        from bheard.spreadsheet import buildout_sheets, write_workbook
+
+        out_console.print(f"wrote {write_workbook(xlsx, buildout_sheets(b))}", markup=False,
+                          highlight=False)
     if not b.feasible:
         raise typer.Exit(1)
