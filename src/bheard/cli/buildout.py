@@ -99,7 +99,10 @@ def buildout(
             check_writable(out)
         if xlsx is not None:
             check_writable(xlsx, folder=False)
-        b = bheard.buildout(scenario, time_limit_s=time_limit)
+        from bheard.cli.common import status
+
+        with status("solving the ramp (steady state, greedy ramp, then HiGHS)..."):
+            b = bheard.buildout(scenario, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)
     print_buildout(b)
