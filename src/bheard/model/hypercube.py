@@ -102,20 +102,28 @@ def _busy_table(kmax: int) -> np.ndarray:
 #: occupancy grid of the fleet dependence tables (:func:`fleet_dependence`)
 FLEET_GRID = np.linspace(0.0, 0.999, 1001)
 _FLEET: dict = {}
+#: fleets above this many teams place their symmetric loss system with Erlang B in closed form
+#: (:func:`bheard.queueing.erlang_b_closed`: the recursion costs one step per team at every
+#: bisection step; the two agree to about 1e-12)
+FLEET_RECURSION_MAX_N = 64
 
 
 def fleet_dependence(N: int, rho: float, kmax: int) -> np.ndarray:
     """(kmax + 1,) Larson's dependence factors ``A[k]`` of a symmetric fleet of ``N`` teams at
-    occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated once per ``N`` on
-    :data:`FLEET_GRID` and interpolated."""
-    key = (N, kmax)
-    tab = _FLEET.get(key)
-    if tab is None:
-        tab = _FLEET[key] = _factor_grid(N, FLEET_GRID, kmax)
+    occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated per ``N`` on
+    :data:`FLEET_GRID` (the rows a call needs, cached) and interpolated."""
     x = float(np.clip(rho, 0.0, FLEET_GRID[-1])) / FLEET_GRID[-1] * (len(FLEET_GRID) - 1)
     i0 = min(int(x), len(FLEET_GRID) - 2)
     f = x - i0
-    return (1 - f) * tab[i0] + f * tab[i0 + 1]
+    # the table is filled lazily, two grid rows at a time (each row depends on its own
+    # occupancy only, so the values are those of the whole table; a fleet of hundreds of teams
+    # costs a bisection over Erlang's recursion per row, and a plan visits few rows)
+    rows = _FLEET.setdefault((N, kmax), {})
+    if i0 not in rows or i0 + 1 not in rows:
+        need = [i for i in (i0, i0 + 1) if i not in rows]
+        for i, row in zip(need, _factor_grid(N, FLEET_GRID[need], kmax)):
+            rows[i] = row
+    return (1 - f) * rows[i0] + f * rows[i0 + 1]
 
 
 def _factor_grid(N: int, rhos: np.ndarray, kmax: int) -> np.ndarray:
@@ -127,7 +135,8 @@ def _factor_grid(N: int, rhos: np.ndarray, kmax: int) -> np.ndarray:
     if N < 1:
         return A
     r = np.clip(np.asarray(rhos, float), 1e-9, 1.0 - 1e-9)
-    a = np.atleast_1d(load_for_occupancy(np.full(R, N), r))
+    a = np.atleast_1d(load_for_occupancy(np.full(R, N), r,
+                                         closed_form=N > FLEET_RECURSION_MAX_N))
     m = np.arange(N + 1)
     logp = m[None, :] * np.log(np.maximum(a, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
     p = np.exp(logp - logp.max(axis=1, keepdims=True))
@@ -191,6 +200,23 @@ def _walk(pref: Preferences, x: np.ndarray, q: np.ndarray, wait_h: float,
     return to_loc, lost, n, before, np.zeros_like(to_loc)
 
 
+def _pooler(group: np.ndarray, ng: int):
+    """A function summing (P, S) values over the slots of each group into (P, ng): the
+    values themselves when every slot is its own group, else sums over runs of the slots
+    sorted by group (no matrix product: a BLAS call per step is slow on a busy machine)."""
+    S = len(group)
+    if ng == S and np.array_equal(group, np.arange(S)):
+        return lambda v: v
+    order = np.argsort(group, kind="stable")
+    present = np.bincount(group, minlength=ng) > 0
+    if not present.all():
+        onehot = np.zeros((S, ng))
+        onehot[np.arange(S), group] = 1.0
+        return lambda v: v @ onehot
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    return lambda v: np.add.reduceat(v[:, order], starts, axis=1)
+
+
 def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | None = None,
               q0: np.ndarray | None = None, damping: float = 0.7, tol: float = 1e-6,
               max_iter: int = 300, rho_max: float = 0.999) -> BusyState:
@@ -216,15 +242,12 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
     cont = prob.carry_share_of(x)
     cont_s = np.concatenate([cont.T, np.zeros((S, 1))], axis=1)  # (S, P + 1)
     rate = lam_in.T[:, :, None] + lam_carry.T[:, :, None] * cont_s[srows, pref.loc]
-    onehot_g = np.zeros((S, ng))
-    onehot_g[np.arange(S), group] = 1.0
-    team_h = (x * h[None, :]) @ onehot_g  # (P, ng) team-hours of each location and group
+    pool = _pooler(group, ng)  # (P, S) -> (P, ng): sum over the slots of each group
+    team_h = pool(x * h[None, :])  # (P, ng) team-hours of each location and group
     hg = np.bincount(group, weights=h, minlength=ng)
     valid = pref.loc < P
     q = np.full((P, S), min(0.5, rho_max)) if q0 is None else np.array(q0, dtype=float)
     it, change = 0, np.inf
-    onehot = np.zeros((S, ng))
-    onehot[np.arange(S), group] = 1.0
     xi = x.astype(np.int64)
     sidx_f = (sidx * (P + 1) + pref.loc).ravel()
 
@@ -254,7 +277,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         hi = np.ones((P, ng))
         for _ in range(40):
             mid = 0.5 * (lo + hi)
-            carried = (Ah * (1.0 - all_busy_at(xi, mid[:, group])) + eh) @ onehot
+            carried = pool(Ah * (1.0 - all_busy_at(xi, mid[:, group])) + eh)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rhs = (1.0 - alpha) + carried / team_h
             low = mid < rhs
@@ -267,7 +290,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         first = per_location(np.where(valid, lam_in.T[:, :, None] * lost[:, :, None]
                                       * pref.busy_h / np.maximum(pref.size[:, :, None], 1),
                                       0.0))
-        a_v = (first * h[None, :]) @ onehot / np.maximum(hg[None, :], 1e-300)
+        a_v = pool(first * h[None, :]) / np.maximum(hg[None, :], 1e-300)
         q_virtual = (1.0 - alpha + a_v) / (1.0 + a_v)
         q_new = np.clip(np.where(team_h > 0, q_team, q_virtual), 0.0, rho_max)[:, group]
         change = float(np.max(np.abs(q_new - q))) if q.size else 0.0

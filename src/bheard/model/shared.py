@@ -299,11 +299,7 @@ class BuiltShared(BuiltModel):
 
     def start_values(self, teams: np.ndarray) -> np.ndarray:
         """x from the plan, z filled in order up to the teams in range."""
-        xi, zi = self.x_index, self.z_index
-        xv = np.asarray(teams)[xi[:, 0], xi[:, 1]].astype(float)
-        counts = in_range(self.reach, teams)
-        zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
-        return np.concatenate([xv, zv])
+        return shared_start_values(self.reach, self.x_index, self.z_index, teams)
 
     def read_teams(self, values: np.ndarray) -> np.ndarray:
         """(P, S) teams (rounded to whole teams) from the x values (continuous for an LP)."""
@@ -434,10 +430,14 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
 
 def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                      floors: Floors | None = None, *, objective: str = "coverage",
-                     use_budget: bool = True) -> tuple[ArrayModel, np.ndarray]:
+                     use_budget: bool = True, integer: bool = False,
+                     tie_break_per_usd: float = 0.0) -> tuple[ArrayModel, np.ndarray]:
     """The LP relaxation of :func:`build_shared_model` as arrays (no equity ratio cap):
     columns ``x`` (teams per (j, s) with ``max_teams > 0``) then ``z`` (levels with ``G > 0``).
-    Returns the model and the (nx, 2) (j, s) index of the x columns."""
+    ``integer``: the MIP itself (``x`` integer; ``z`` needs no integrality, module
+    docstring), with the tie-break ``- tie_break_per_usd * cost`` on ``x`` in the coverage
+    objective, as :func:`build_shared_model`. Returns the model and the (nx, 2) (j, s) index
+    of the x columns."""
     from scipy import sparse
 
     P, S = prob.shape
@@ -497,15 +497,26 @@ def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                            (np.concatenate(rows).astype(np.int64),
                             np.concatenate(cols).astype(np.int64))), shape=(m, nx + nz))
     if objective == "coverage":
-        c = np.concatenate([np.zeros(nx), zg])
+        c = np.concatenate([-tie_break_per_usd * cost[xi[:, 1]], zg])
     else:
         c = np.concatenate([cost[xi[:, 1]], np.zeros(nz)])
     col_lo = np.concatenate([prob.min_teams[xi[:, 0], xi[:, 1]].astype(float), np.zeros(nz)])
     col_hi = np.concatenate([prob.max_teams[xi[:, 0], xi[:, 1]].astype(float), np.ones(nz)])
     model = ArrayModel(c=c, A=A, row_lo=np.concatenate([np.asarray(v, float) for v in lo]),
                        row_hi=np.concatenate([np.asarray(v, float) for v in hi]),
-                       col_lo=col_lo, col_hi=col_hi, maximize=objective == "coverage")
+                       col_lo=col_lo, col_hi=col_hi, maximize=objective == "coverage",
+                       integer=(np.arange(nx + nz) < nx) if integer else None)
     return model, xi
+
+
+def shared_start_values(reach, xi: np.ndarray, zi: np.ndarray, teams: np.ndarray) -> np.ndarray:
+    """MIP start for the columns of :func:`shared_lp_arrays` / :func:`build_shared_model`:
+    ``x`` from the plan, ``z`` (levels ``zi`` (nz, 3) (i, s, n)) filled in order up to the
+    teams in range."""
+    xv = np.asarray(teams)[xi[:, 0], xi[:, 1]].astype(float)
+    counts = in_range(reach, teams)
+    zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
+    return np.concatenate([xv, zv])
 
 
 def diagnose_roles(prob: ProblemData) -> list[str]:
