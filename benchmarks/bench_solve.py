@@ -349,8 +349,10 @@ def row_citywide_cmd(args, tmp: Path) -> list[dict]:
         for k in cmds:
             runs[k].append(run_process(cmds[k], guard, env=envs[k]))
     ok = all(r["exit"] == 0 for rs in runs.values() for r in rs)
-    plain_out = runs["plain"][-1]["stdout"].split() or ["(killed)"]
-    proven = all(r["stdout"].startswith("Optimal") for r in runs["plain"])
+    # highspy prints its banner on stdout first: the script's answer is the last line
+    plain_out = (runs["plain"][-1]["stdout"].strip().splitlines() or ["(killed)"])[-1].split()
+    proven = all((r["stdout"].strip().splitlines() or [""])[-1].startswith("Optimal")
+                 for r in runs["plain"])
     rows = [{"row": f"citywide `bheard solve scenarios/{CITYWIDE.name}` (command)",
              "n": args.repeats, "bheard": mmm([r["wall"] for r in runs["bheard"]]),
              "cpu": mmm([r["cpu"] for r in runs["bheard"]]),
