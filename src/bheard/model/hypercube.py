@@ -102,41 +102,59 @@ def _busy_table(kmax: int) -> np.ndarray:
 #: occupancy grid of the fleet dependence tables (:func:`fleet_dependence`)
 FLEET_GRID = np.linspace(0.0, 0.999, 1001)
 _FLEET: dict = {}
-#: fleets above this many teams place their symmetric loss system with Erlang B in closed form
-#: (:func:`bheard.queueing.erlang_b_closed`: the recursion costs one step per team at every
-#: bisection step; the two agree to about 1e-12)
-FLEET_RECURSION_MAX_N = 64
 
 
 def fleet_dependence(N: int, rho: float, kmax: int) -> np.ndarray:
     """(kmax + 1,) Larson's dependence factors ``A[k]`` of a symmetric fleet of ``N`` teams at
     occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated per ``N`` on
     :data:`FLEET_GRID` (the rows a call needs, cached) and interpolated."""
-    x = float(np.clip(rho, 0.0, FLEET_GRID[-1])) / FLEET_GRID[-1] * (len(FLEET_GRID) - 1)
-    i0 = min(int(x), len(FLEET_GRID) - 2)
+    return fleet_dependences(np.array([N]), np.array([rho], dtype=float), kmax)[0]
+
+
+def fleet_dependences(N: np.ndarray, rho: np.ndarray, kmax: int) -> np.ndarray:
+    """(len(N), kmax + 1) :func:`fleet_dependence` of several fleets (e.g. every slot's) at
+    once: the grid rows missing from the cache get their loads in one bisection."""
+    N = np.asarray(N, dtype=np.int64)
+    x = np.clip(np.asarray(rho, dtype=float), 0.0, FLEET_GRID[-1]) / FLEET_GRID[-1] * (
+        len(FLEET_GRID) - 1)
+    i0 = np.minimum(x.astype(np.int64), len(FLEET_GRID) - 2)
     f = x - i0
     # the table is filled lazily, two grid rows at a time (each row depends on its own
-    # occupancy only, so the values are those of the whole table; a fleet of hundreds of teams
-    # costs a bisection over Erlang's recursion per row, and a plan visits few rows)
-    rows = _FLEET.setdefault((N, kmax), {})
-    if i0 not in rows or i0 + 1 not in rows:
-        need = [i for i in (i0, i0 + 1) if i not in rows]
-        for i, row in zip(need, _factor_grid(N, FLEET_GRID[need], kmax)):
-            rows[i] = row
-    return (1 - f) * rows[i0] + f * rows[i0 + 1]
+    # occupancy only, so the values are those of the whole table; a plan visits few rows).
+    # The fleet's load comes from Erlang B in closed form (bheard.queueing.erlang_b_closed:
+    # the recursion costs a step per team at every bisection step; they agree to 1e-10)
+    need = sorted({(int(n), int(i)) for n, r in zip(N.tolist(), i0.tolist()) for i in (r, r + 1)
+                   if i not in _FLEET.setdefault((int(n), kmax), {})})
+    if need:
+        nn = np.array([n for n, _ in need], dtype=np.int64)
+        rr = FLEET_GRID[[i for _, i in need]]
+        a = np.atleast_1d(load_for_occupancy(np.maximum(nn, 1), np.clip(rr, 1e-9, 1 - 1e-9),
+                                             closed_form=True))
+        for n in np.unique(nn).tolist():
+            k = np.flatnonzero(nn == n)
+            rows = _factor_grid(n, rr[k], kmax, loads=a[k])
+            for j, row in zip(k.tolist(), rows):
+                _FLEET[(n, kmax)][need[j][1]] = row
+    out = np.empty((len(N), kmax + 1))
+    for s, (n, i, w) in enumerate(zip(N.tolist(), i0.tolist(), f.tolist())):
+        rows = _FLEET[(n, kmax)]
+        out[s] = (1 - w) * rows[i] + w * rows[i + 1]
+    return out
 
 
-def _factor_grid(N: int, rhos: np.ndarray, kmax: int) -> np.ndarray:
+def _factor_grid(N: int, rhos: np.ndarray, kmax: int, loads: np.ndarray | None = None
+                 ) -> np.ndarray:
     """(R, kmax + 1) :func:`bheard.queueing.busy_set_factors` for every occupancy in ``rhos``
-    (vectorised); 0 beyond ``k > N``."""
+    (vectorised); 0 beyond ``k > N``. ``loads``: the fleet's offered loads at those
+    occupancies when already known."""
     R = len(rhos)
     A = np.zeros((R, kmax + 1))
     A[:, 0] = 1.0
     if N < 1:
         return A
     r = np.clip(np.asarray(rhos, float), 1e-9, 1.0 - 1e-9)
-    a = np.atleast_1d(load_for_occupancy(np.full(R, N), r,
-                                         closed_form=N > FLEET_RECURSION_MAX_N))
+    a = (np.atleast_1d(load_for_occupancy(np.full(R, N), r, closed_form=True))
+         if loads is None else np.asarray(loads, dtype=float))
     m = np.arange(N + 1)
     logp = m[None, :] * np.log(np.maximum(a, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
     p = np.exp(logp - logp.max(axis=1, keepdims=True))
@@ -260,8 +278,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
 
     def fleet_factors(q_):
         rho = np.where(N > 0, (x * q_).sum(axis=0) / np.maximum(N, 1), 0.0)
-        return np.stack([fleet_dependence(int(N[s_]), float(rho[s_]), kmax)
-                         for s_ in range(S)])
+        return fleet_dependences(N, rho, kmax)
 
     for it in range(1, max_iter + 1):
         F = fleet_factors(q)
@@ -313,7 +330,7 @@ def dispatch_shares(prob, pref: Preferences, teams: np.ndarray, state: BusyState
     N = x.sum(axis=0).astype(np.int64)
     kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
     rho = np.where(N > 0, (x * state.q).sum(axis=0) / np.maximum(N, 1), 0.0)
-    F = np.stack([fleet_dependence(int(N[s]), float(rho[s]), kmax) for s in range(S)])
+    F = fleet_dependences(N, rho, kmax)
     to_loc, _, _, _, _ = _walk(pref, x, state.q, float(prob.max_wait_min) / 60.0, F)
     return to_loc
 
@@ -366,5 +383,5 @@ def max_in_range_pref(prob, pref: Preferences) -> np.ndarray:
 
 
 __all__ = ["Preferences", "preferences", "BusyState", "plan_busy", "all_busy_at",
-           "dispatch_shares", "fleet_dependence",
+           "dispatch_shares", "fleet_dependence", "fleet_dependences",
            "equivalent_load", "frozen_gains", "max_in_range_pref"]
