@@ -274,8 +274,9 @@ def row_size(args, name: str, tmp: Path) -> list[dict]:
     return [{"row": f"synthetic shared {P}x{S}, K={K}, seeds {seeds.start}-{seeds.stop - 1}",
              "n": len(ours), "bheard": mmm(secs),
              "status": ", ".join(sorted({str(o.get("status")) for o in ours}))
-             + f"; gap <= {max((g or 0) for g in gaps):.1e}; fixed point "
-             + ", ".join(f"{o.get('iterations')} it" for o in ours),
+             + ("; gap <= " + (f"{max(g for g in gaps):.1e}" if all(g is not None
+                                                                    for g in gaps) else "n/a"))
+             + "; fixed point " + ", ".join(f"{o.get('iterations', '?')} it" for o in ours),
              "rss": max(o.get("rss_solve_mib", o["rss_mib"]) for o in ours), "ref": ref,
              "ratio": ratio, "goal": goal}]
 

@@ -106,6 +106,8 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                 and cost[s] <= budget * (1 + 1e-12) + 1e-9
                 and (not len(fte) or bool((fte[:, s] <= role_left + 1e-9).all())))
 
+    inv = _SlotInverse(reach) if isinstance(reach, Preferences) else None
+
     def add(j, s):
         nonlocal budget
         teams[j, s] += 1
@@ -113,7 +115,10 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
         cap_left[s] -= 1
         if len(fte):
             role_left[:] -= fte[:, s]
-        counts[:, s] += members(reach, s, j)
+        if inv is not None:
+            counts[inv.members(s, j), s] += 1
+        else:
+            counts[:, s] += members(reach, s, j)
 
     # phase A: repair equity floors (largest deficit reduction per dollar)
     if floors is not None and floors.active:
@@ -143,14 +148,33 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                 break
     # phase B: marginal covered calls per dollar. Slots interact only through the budget and
     # the role caps, so a heap of each slot's best team gives the sequential greedy while
-    # recomputing only the slot that changed.
+    # recomputing only the slot that changed (with preference lists, only the locations whose
+    # range shares a precinct with the team just added: the same sums in the same order).
     dead = np.zeros((P, S), dtype=bool)
     ratio = np.zeros((P, S))
+    M = np.zeros((P, S))  # marginal covered calls of one more team at (j, s)
+
+    def slot_gain(s):
+        c = counts[:, s]
+        return np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
+
+    def refresh(s, j):
+        """M[:, s] after a team was added at (j, s)."""
+        if inv is None:
+            M[:, s] = slot_scatter(reach, s, slot_gain(s))
+            return
+        near = np.unique(reach.loc[s, inv.members(s, j), :])
+        near = near[near < P]
+        idx_i, idx_j = inv.members_of_many(s, near)
+        c = counts[idx_i, s]
+        ng = np.where(c < L, G[idx_i, s, np.minimum(c, L - 1)], 0.0)
+        M[near, s] = np.bincount(idx_j, weights=ng, minlength=P)[near]
+
+    for s in range(S):
+        M[:, s] = slot_scatter(reach, s, slot_gain(s))
 
     def best_of(s):
-        c = counts[:, s]
-        ng = np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
-        m = slot_scatter(reach, s, ng)
+        m = M[:, s]
         r = m / cost[s] if cost[s] > 0 else np.where(m > 0, np.inf, 0.0)
         r[dead[:, s] | (teams[:, s] >= prob.max_teams[:, s]) | (m <= 1e-12)] = -1.0
         ratio[:, s] = r
@@ -169,12 +193,47 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
             continue  # the slot is full or unaffordable for good (both only shrink)
         if fits(j, s):
             add(j, s)
+            refresh(s, j)
         else:
             dead[j, s] = True
         r, j = best_of(s)
         if r >= 0:
             heapq.heappush(heap, (-r, s, j))
     return teams
+
+
+class _SlotInverse:
+    """For preference lists: the precincts a team at ``j`` can serve in slot ``s``, in
+    ascending order (slots whose lists are one broadcast view share one inverse)."""
+
+    def __init__(self, pref: Preferences):
+        self.loc = pref.loc
+        self.same = pref.loc.strides[0] == 0
+        self._cache: dict = {}
+
+    def _slot(self, s: int):
+        key = 0 if self.same else s
+        got = self._cache.get(key)
+        if got is None:
+            loc = self.loc[key]  # (P, L)
+            P, L = loc.shape
+            flat = loc.ravel()
+            order = np.argsort(flat, kind="stable")  # by location, then precinct ascending
+            starts = np.searchsorted(flat[order], np.arange(P + 2))
+            got = self._cache[key] = (order // L, starts)
+        return got
+
+    def members(self, s: int, j: int) -> np.ndarray:
+        i_sorted, starts = self._slot(s)
+        return i_sorted[starts[j]:starts[j + 1]]
+
+    def members_of_many(self, s: int, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(precincts, locations): every (i, j) pair with j in ``js`` (ascending i per j)."""
+        i_sorted, starts = self._slot(s)
+        lo, hi = starts[js], starts[js + 1]
+        n = hi - lo
+        pos = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+        return i_sorted[pos], np.repeat(js, n)
 
 
 def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
