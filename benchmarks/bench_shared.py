@@ -54,7 +54,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_solve import PLAIN_HIGHS, bheard_cmd, mmm, run_process, synthetic_problem  # noqa: E402
+from bench_solve import PLAIN_HIGHS, bheard_cmd, mmm, run_process, synthetic_problem
 
 CITYWIDE = REPO / "scenarios" / "dcs_citywide.yaml"
 #: synthetic rows: name -> (precincts, slots, team levels, mip_rel_gap, goal s, default seeds)
@@ -130,7 +130,7 @@ def write_final_mps(prob, seen: dict, teams, gap: float, path: str) -> dict:
               np.where(np.isfinite(lp.row_hi), lp.row_hi, inf), R.nnz,
               R.indptr.astype(np.int32), R.indices.astype(np.int32), R.data.astype(float))
     h.writeModel(path)
-    return {"mps_columns": int(n), "mps_integers": int(len(xi)), "mps_rows": int(m)}
+    return {"mps_columns": int(n), "mps_integers": len(xi), "mps_rows": int(m)}
 
 
 def child(task: dict) -> dict:
@@ -205,12 +205,12 @@ def row_citywide_cmd(args, tmp: Path) -> list[dict]:
     cmds = {"no-explain": bheard_cmd() + ["solve", rel, "--no-explain"],
             "explain": bheard_cmd() + ["solve", rel],
             "plain": [sys.executable, str(script), mps, str(gap), str(limit)]}
-    for k in cmds:  # one warm-up each
-        run_process(cmds[k], limit * 1.5 + 60)
+    for cmd in cmds.values():  # one warm-up each
+        run_process(cmd, limit * 1.5 + 60)
     runs = {k: [] for k in cmds}
     for _ in range(args.repeats):
-        for k in cmds:
-            runs[k].append(run_process(cmds[k], limit * 1.5 + 60))
+        for k, cmd in cmds.items():
+            runs[k].append(run_process(cmd, limit * 1.5 + 60))
     pl = runs["plain"]
     plain_status = sorted({((r["stdout"].strip().splitlines() or ["(killed)"])[-1].split()
                             or ["(killed)"])[0] for r in pl})

@@ -326,7 +326,6 @@ def dispatch_shares(prob, pref: Preferences, teams: np.ndarray, state: BusyState
     """(S, P, L) the share of precinct i's calls in slot s that go to its l-th preferred
     location, at the plan's own busy probabilities ``state.q`` (lost calls excluded)."""
     x = np.asarray(teams, dtype=float)
-    S = x.shape[1]
     N = x.sum(axis=0).astype(np.int64)
     kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
     rho = np.where(N > 0, (x * state.q).sum(axis=0) / np.maximum(N, 1), 0.0)
