@@ -231,3 +231,36 @@ def test_citywide_default_is_shared_converged_and_start_independent():
     for q0 in (0.2, 0.8):
         other = bheard.solve(sc.with_overrides(**{"coverage.initial_busy_probability": q0}))
         assert abs(other.coverage_share - plan.coverage_share) <= 0.01
+
+
+def test_erlang_b_closed_form_matches_the_recursion():
+    """Erlang B in closed form (truncated Poisson below 1.5 k, the falling-factorial series
+    above) against the exact recursion, for fleets of 1 to 2,000 teams and loads from 0 to 60
+    times the fleet; and the loads placing a fleet at an occupancy agree."""
+    from bheard.queueing import erlang_b, erlang_b_closed, load_for_occupancy
+
+    for k in (1, 5, 64, 65, 300, 2000):
+        a = np.concatenate([[0.0, 0.1], k * np.linspace(0.3, 60.0, 200)])
+        exact = erlang_b(np.full(a.size, k), a)
+        closed = erlang_b_closed(k, a)
+        assert np.allclose(closed, exact, rtol=1e-10, atol=1e-300)
+    rho = np.linspace(0.01, 0.999, 40)
+    for k in (65, 300):
+        exact = load_for_occupancy(np.full(rho.size, k), rho)
+        closed = load_for_occupancy(np.full(rho.size, k), rho, closed_form=True)
+        assert np.allclose(closed, exact, rtol=1e-9)
+
+
+def test_fleet_dependence_rows_filled_lazily_equal_the_whole_table():
+    """The fleet dependence factors, tabulated two grid rows at a time as needed, equal the
+    interpolation of the whole table."""
+    from bheard.model import hypercube as hc
+
+    for N, kmax in ((12, 6), (80, 10)):
+        table = hc._factor_grid(N, hc.FLEET_GRID, kmax)
+        for rho in (0.0, 0.2371, 0.5, 0.8888, 0.9995):
+            x = min(rho, hc.FLEET_GRID[-1]) / hc.FLEET_GRID[-1] * (len(hc.FLEET_GRID) - 1)
+            i0 = min(int(x), len(hc.FLEET_GRID) - 2)
+            f = x - i0
+            want = (1 - f) * table[i0] + f * table[i0 + 1]
+            assert np.allclose(hc.fleet_dependence(N, rho, kmax), want, rtol=1e-12, atol=1e-15)

@@ -92,8 +92,19 @@ class Preferences:
 
 def preferences(reach: np.ndarray, travel_min: np.ndarray | None, service_time_hours: float
                 ) -> Preferences:
-    """Preference lists from ``reach[s, i, j]`` and ``travel_min[s, j, i]`` (minutes)."""
+    """Preference lists from ``reach[s, i, j]`` and ``travel_min[s, j, i]`` (minutes).
+
+    When both are the same in every slot as views (``np.broadcast_to``, stride 0 over the
+    slots), the lists are built for one slot and broadcast likewise: the (S, P, P) arrays are
+    never formed."""
     S, P, _ = reach.shape
+    reach_a = np.asarray(reach)
+    tt_a = None if travel_min is None else np.asarray(travel_min)
+    if S > 1 and reach_a.strides[0] == 0 and (tt_a is None or tt_a.strides[0] == 0):
+        one = preferences(reach_a[:1], None if tt_a is None else tt_a[:1], service_time_hours)
+        return Preferences(loc=np.broadcast_to(one.loc, (S,) + one.loc.shape[1:]),
+                           busy_h=np.broadcast_to(one.busy_h, (S,) + one.busy_h.shape[1:]),
+                           size=np.broadcast_to(one.size, (S,) + one.size.shape[1:]))
     size = reach.sum(axis=2)
     L = max(int(size.max()) if size.size else 1, 1)
     tt = (np.zeros((S, P, P)) if travel_min is None

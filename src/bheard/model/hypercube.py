@@ -106,28 +106,55 @@ _FLEET: dict = {}
 
 def fleet_dependence(N: int, rho: float, kmax: int) -> np.ndarray:
     """(kmax + 1,) Larson's dependence factors ``A[k]`` of a symmetric fleet of ``N`` teams at
-    occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated once per ``N`` on
-    :data:`FLEET_GRID` and interpolated."""
-    key = (N, kmax)
-    tab = _FLEET.get(key)
-    if tab is None:
-        tab = _FLEET[key] = _factor_grid(N, FLEET_GRID, kmax)
-    x = float(np.clip(rho, 0.0, FLEET_GRID[-1])) / FLEET_GRID[-1] * (len(FLEET_GRID) - 1)
-    i0 = min(int(x), len(FLEET_GRID) - 2)
+    occupancy ``rho`` (:func:`bheard.queueing.busy_set_factors`), tabulated per ``N`` on
+    :data:`FLEET_GRID` (the rows a call needs, cached) and interpolated."""
+    return fleet_dependences(np.array([N]), np.array([rho], dtype=float), kmax)[0]
+
+
+def fleet_dependences(N: np.ndarray, rho: np.ndarray, kmax: int) -> np.ndarray:
+    """(len(N), kmax + 1) :func:`fleet_dependence` of several fleets (e.g. every slot's) at
+    once: the grid rows missing from the cache get their loads in one bisection."""
+    N = np.asarray(N, dtype=np.int64)
+    x = np.clip(np.asarray(rho, dtype=float), 0.0, FLEET_GRID[-1]) / FLEET_GRID[-1] * (
+        len(FLEET_GRID) - 1)
+    i0 = np.minimum(x.astype(np.int64), len(FLEET_GRID) - 2)
     f = x - i0
-    return (1 - f) * tab[i0] + f * tab[i0 + 1]
+    # the table is filled lazily, two grid rows at a time (each row depends on its own
+    # occupancy only, so the values are those of the whole table; a plan visits few rows).
+    # The fleet's load comes from Erlang B in closed form (bheard.queueing.erlang_b_closed:
+    # the recursion costs a step per team at every bisection step; they agree to 1e-10)
+    need = sorted({(int(n), int(i)) for n, r in zip(N.tolist(), i0.tolist()) for i in (r, r + 1)
+                   if i not in _FLEET.setdefault((int(n), kmax), {})})
+    if need:
+        nn = np.array([n for n, _ in need], dtype=np.int64)
+        rr = FLEET_GRID[[i for _, i in need]]
+        a = np.atleast_1d(load_for_occupancy(np.maximum(nn, 1), np.clip(rr, 1e-9, 1 - 1e-9),
+                                             closed_form=True))
+        for n in np.unique(nn).tolist():
+            k = np.flatnonzero(nn == n)
+            rows = _factor_grid(n, rr[k], kmax, loads=a[k])
+            for j, row in zip(k.tolist(), rows):
+                _FLEET[(n, kmax)][need[j][1]] = row
+    out = np.empty((len(N), kmax + 1))
+    for s, (n, i, w) in enumerate(zip(N.tolist(), i0.tolist(), f.tolist())):
+        rows = _FLEET[(n, kmax)]
+        out[s] = (1 - w) * rows[i] + w * rows[i + 1]
+    return out
 
 
-def _factor_grid(N: int, rhos: np.ndarray, kmax: int) -> np.ndarray:
+def _factor_grid(N: int, rhos: np.ndarray, kmax: int, loads: np.ndarray | None = None
+                 ) -> np.ndarray:
     """(R, kmax + 1) :func:`bheard.queueing.busy_set_factors` for every occupancy in ``rhos``
-    (vectorised); 0 beyond ``k > N``."""
+    (vectorised); 0 beyond ``k > N``. ``loads``: the fleet's offered loads at those
+    occupancies when already known."""
     R = len(rhos)
     A = np.zeros((R, kmax + 1))
     A[:, 0] = 1.0
     if N < 1:
         return A
     r = np.clip(np.asarray(rhos, float), 1e-9, 1.0 - 1e-9)
-    a = np.atleast_1d(load_for_occupancy(np.full(R, N), r))
+    a = (np.atleast_1d(load_for_occupancy(np.full(R, N), r, closed_form=True))
+         if loads is None else np.asarray(loads, dtype=float))
     m = np.arange(N + 1)
     logp = m[None, :] * np.log(np.maximum(a, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
     p = np.exp(logp - logp.max(axis=1, keepdims=True))
@@ -191,6 +218,23 @@ def _walk(pref: Preferences, x: np.ndarray, q: np.ndarray, wait_h: float,
     return to_loc, lost, n, before, np.zeros_like(to_loc)
 
 
+def _pooler(group: np.ndarray, ng: int):
+    """A function summing (P, S) values over the slots of each group into (P, ng): the
+    values themselves when every slot is its own group, else sums over runs of the slots
+    sorted by group (no matrix product: a BLAS call per step is slow on a busy machine)."""
+    S = len(group)
+    if ng == S and np.array_equal(group, np.arange(S)):
+        return lambda v: v
+    order = np.argsort(group, kind="stable")
+    present = np.bincount(group, minlength=ng) > 0
+    if not present.all():
+        onehot = np.zeros((S, ng))
+        onehot[np.arange(S), group] = 1.0
+        return lambda v: v @ onehot
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    return lambda v: np.add.reduceat(v[:, order], starts, axis=1)
+
+
 def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | None = None,
               q0: np.ndarray | None = None, damping: float = 0.7, tol: float = 1e-6,
               max_iter: int = 300, rho_max: float = 0.999) -> BusyState:
@@ -216,15 +260,12 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
     cont = prob.carry_share_of(x)
     cont_s = np.concatenate([cont.T, np.zeros((S, 1))], axis=1)  # (S, P + 1)
     rate = lam_in.T[:, :, None] + lam_carry.T[:, :, None] * cont_s[srows, pref.loc]
-    onehot_g = np.zeros((S, ng))
-    onehot_g[np.arange(S), group] = 1.0
-    team_h = (x * h[None, :]) @ onehot_g  # (P, ng) team-hours of each location and group
+    pool = _pooler(group, ng)  # (P, S) -> (P, ng): sum over the slots of each group
+    team_h = pool(x * h[None, :])  # (P, ng) team-hours of each location and group
     hg = np.bincount(group, weights=h, minlength=ng)
     valid = pref.loc < P
     q = np.full((P, S), min(0.5, rho_max)) if q0 is None else np.array(q0, dtype=float)
     it, change = 0, np.inf
-    onehot = np.zeros((S, ng))
-    onehot[np.arange(S), group] = 1.0
     xi = x.astype(np.int64)
     sidx_f = (sidx * (P + 1) + pref.loc).ravel()
 
@@ -237,8 +278,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
 
     def fleet_factors(q_):
         rho = np.where(N > 0, (x * q_).sum(axis=0) / np.maximum(N, 1), 0.0)
-        return np.stack([fleet_dependence(int(N[s_]), float(rho[s_]), kmax)
-                         for s_ in range(S)])
+        return fleet_dependences(N, rho, kmax)
 
     for it in range(1, max_iter + 1):
         F = fleet_factors(q)
@@ -254,7 +294,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         hi = np.ones((P, ng))
         for _ in range(40):
             mid = 0.5 * (lo + hi)
-            carried = (Ah * (1.0 - all_busy_at(xi, mid[:, group])) + eh) @ onehot
+            carried = pool(Ah * (1.0 - all_busy_at(xi, mid[:, group])) + eh)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rhs = (1.0 - alpha) + carried / team_h
             low = mid < rhs
@@ -267,7 +307,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         first = per_location(np.where(valid, lam_in.T[:, :, None] * lost[:, :, None]
                                       * pref.busy_h / np.maximum(pref.size[:, :, None], 1),
                                       0.0))
-        a_v = (first * h[None, :]) @ onehot / np.maximum(hg[None, :], 1e-300)
+        a_v = pool(first * h[None, :]) / np.maximum(hg[None, :], 1e-300)
         q_virtual = (1.0 - alpha + a_v) / (1.0 + a_v)
         q_new = np.clip(np.where(team_h > 0, q_team, q_virtual), 0.0, rho_max)[:, group]
         change = float(np.max(np.abs(q_new - q))) if q.size else 0.0
@@ -286,11 +326,10 @@ def dispatch_shares(prob, pref: Preferences, teams: np.ndarray, state: BusyState
     """(S, P, L) the share of precinct i's calls in slot s that go to its l-th preferred
     location, at the plan's own busy probabilities ``state.q`` (lost calls excluded)."""
     x = np.asarray(teams, dtype=float)
-    S = x.shape[1]
     N = x.sum(axis=0).astype(np.int64)
     kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
     rho = np.where(N > 0, (x * state.q).sum(axis=0) / np.maximum(N, 1), 0.0)
-    F = np.stack([fleet_dependence(int(N[s]), float(rho[s]), kmax) for s in range(S)])
+    F = fleet_dependences(N, rho, kmax)
     to_loc, _, _, _, _ = _walk(pref, x, state.q, float(prob.max_wait_min) / 60.0, F)
     return to_loc
 
@@ -343,5 +382,5 @@ def max_in_range_pref(prob, pref: Preferences) -> np.ndarray:
 
 
 __all__ = ["Preferences", "preferences", "BusyState", "plan_busy", "all_busy_at",
-           "dispatch_shares", "fleet_dependence",
+           "dispatch_shares", "fleet_dependence", "fleet_dependences",
            "equivalent_load", "frozen_gains", "max_in_range_pref"]

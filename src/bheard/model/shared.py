@@ -106,6 +106,8 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                 and cost[s] <= budget * (1 + 1e-12) + 1e-9
                 and (not len(fte) or bool((fte[:, s] <= role_left + 1e-9).all())))
 
+    inv = _SlotInverse(reach) if isinstance(reach, Preferences) else None
+
     def add(j, s):
         nonlocal budget
         teams[j, s] += 1
@@ -113,7 +115,10 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
         cap_left[s] -= 1
         if len(fte):
             role_left[:] -= fte[:, s]
-        counts[:, s] += members(reach, s, j)
+        if inv is not None:
+            counts[inv.members(s, j), s] += 1
+        else:
+            counts[:, s] += members(reach, s, j)
 
     # phase A: repair equity floors (largest deficit reduction per dollar)
     if floors is not None and floors.active:
@@ -143,14 +148,33 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                 break
     # phase B: marginal covered calls per dollar. Slots interact only through the budget and
     # the role caps, so a heap of each slot's best team gives the sequential greedy while
-    # recomputing only the slot that changed.
+    # recomputing only the slot that changed (with preference lists, only the locations whose
+    # range shares a precinct with the team just added: the same sums in the same order).
     dead = np.zeros((P, S), dtype=bool)
     ratio = np.zeros((P, S))
+    M = np.zeros((P, S))  # marginal covered calls of one more team at (j, s)
+
+    def slot_gain(s):
+        c = counts[:, s]
+        return np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
+
+    def refresh(s, j):
+        """M[:, s] after a team was added at (j, s)."""
+        if inv is None:
+            M[:, s] = slot_scatter(reach, s, slot_gain(s))
+            return
+        near = np.unique(reach.loc[s, inv.members(s, j), :])
+        near = near[near < P]
+        idx_i, idx_j = inv.members_of_many(s, near)
+        c = counts[idx_i, s]
+        ng = np.where(c < L, G[idx_i, s, np.minimum(c, L - 1)], 0.0)
+        M[near, s] = np.bincount(idx_j, weights=ng, minlength=P)[near]
+
+    for s in range(S):
+        M[:, s] = slot_scatter(reach, s, slot_gain(s))
 
     def best_of(s):
-        c = counts[:, s]
-        ng = np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
-        m = slot_scatter(reach, s, ng)
+        m = M[:, s]
         r = m / cost[s] if cost[s] > 0 else np.where(m > 0, np.inf, 0.0)
         r[dead[:, s] | (teams[:, s] >= prob.max_teams[:, s]) | (m <= 1e-12)] = -1.0
         ratio[:, s] = r
@@ -169,12 +193,47 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
             continue  # the slot is full or unaffordable for good (both only shrink)
         if fits(j, s):
             add(j, s)
+            refresh(s, j)
         else:
             dead[j, s] = True
         r, j = best_of(s)
         if r >= 0:
             heapq.heappush(heap, (-r, s, j))
     return teams
+
+
+class _SlotInverse:
+    """For preference lists: the precincts a team at ``j`` can serve in slot ``s``, in
+    ascending order (slots whose lists are one broadcast view share one inverse)."""
+
+    def __init__(self, pref: Preferences):
+        self.loc = pref.loc
+        self.same = pref.loc.strides[0] == 0
+        self._cache: dict = {}
+
+    def _slot(self, s: int):
+        key = 0 if self.same else s
+        got = self._cache.get(key)
+        if got is None:
+            loc = self.loc[key]  # (P, L)
+            P, L = loc.shape
+            flat = loc.ravel()
+            order = np.argsort(flat, kind="stable")  # by location, then precinct ascending
+            starts = np.searchsorted(flat[order], np.arange(P + 2))
+            got = self._cache[key] = (order // L, starts)
+        return got
+
+    def members(self, s: int, j: int) -> np.ndarray:
+        i_sorted, starts = self._slot(s)
+        return i_sorted[starts[j]:starts[j + 1]]
+
+    def members_of_many(self, s: int, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(precincts, locations): every (i, j) pair with j in ``js`` (ascending i per j)."""
+        i_sorted, starts = self._slot(s)
+        lo, hi = starts[js], starts[js + 1]
+        n = hi - lo
+        pos = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+        return i_sorted[pos], np.repeat(js, n)
 
 
 def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
@@ -299,11 +358,7 @@ class BuiltShared(BuiltModel):
 
     def start_values(self, teams: np.ndarray) -> np.ndarray:
         """x from the plan, z filled in order up to the teams in range."""
-        xi, zi = self.x_index, self.z_index
-        xv = np.asarray(teams)[xi[:, 0], xi[:, 1]].astype(float)
-        counts = in_range(self.reach, teams)
-        zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
-        return np.concatenate([xv, zv])
+        return shared_start_values(self.reach, self.x_index, self.z_index, teams)
 
     def read_teams(self, values: np.ndarray) -> np.ndarray:
         """(P, S) teams (rounded to whole teams) from the x values (continuous for an LP)."""
@@ -434,10 +489,14 @@ def build_shared_model(prob: ProblemData, G: np.ndarray, reach: np.ndarray, tie_
 
 def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                      floors: Floors | None = None, *, objective: str = "coverage",
-                     use_budget: bool = True) -> tuple[ArrayModel, np.ndarray]:
+                     use_budget: bool = True, integer: bool = False,
+                     tie_break_per_usd: float = 0.0) -> tuple[ArrayModel, np.ndarray]:
     """The LP relaxation of :func:`build_shared_model` as arrays (no equity ratio cap):
     columns ``x`` (teams per (j, s) with ``max_teams > 0``) then ``z`` (levels with ``G > 0``).
-    Returns the model and the (nx, 2) (j, s) index of the x columns."""
+    ``integer``: the MIP itself (``x`` integer; ``z`` needs no integrality, module
+    docstring), with the tie-break ``- tie_break_per_usd * cost`` on ``x`` in the coverage
+    objective, as :func:`build_shared_model`. Returns the model and the (nx, 2) (j, s) index
+    of the x columns."""
     from scipy import sparse
 
     P, S = prob.shape
@@ -497,15 +556,26 @@ def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                            (np.concatenate(rows).astype(np.int64),
                             np.concatenate(cols).astype(np.int64))), shape=(m, nx + nz))
     if objective == "coverage":
-        c = np.concatenate([np.zeros(nx), zg])
+        c = np.concatenate([-tie_break_per_usd * cost[xi[:, 1]], zg])
     else:
         c = np.concatenate([cost[xi[:, 1]], np.zeros(nz)])
     col_lo = np.concatenate([prob.min_teams[xi[:, 0], xi[:, 1]].astype(float), np.zeros(nz)])
     col_hi = np.concatenate([prob.max_teams[xi[:, 0], xi[:, 1]].astype(float), np.ones(nz)])
     model = ArrayModel(c=c, A=A, row_lo=np.concatenate([np.asarray(v, float) for v in lo]),
                        row_hi=np.concatenate([np.asarray(v, float) for v in hi]),
-                       col_lo=col_lo, col_hi=col_hi, maximize=objective == "coverage")
+                       col_lo=col_lo, col_hi=col_hi, maximize=objective == "coverage",
+                       integer=(np.arange(nx + nz) < nx) if integer else None)
     return model, xi
+
+
+def shared_start_values(reach, xi: np.ndarray, zi: np.ndarray, teams: np.ndarray) -> np.ndarray:
+    """MIP start for the columns of :func:`shared_lp_arrays` / :func:`build_shared_model`:
+    ``x`` from the plan, ``z`` (levels ``zi`` (nz, 3) (i, s, n)) filled in order up to the
+    teams in range."""
+    xv = np.asarray(teams)[xi[:, 0], xi[:, 1]].astype(float)
+    counts = in_range(reach, teams)
+    zv = (zi[:, 2] < counts[zi[:, 0], zi[:, 1]]).astype(float)
+    return np.concatenate([xv, zv])
 
 
 def diagnose_roles(prob: ProblemData) -> list[str]:

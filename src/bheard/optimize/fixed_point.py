@@ -38,6 +38,7 @@ from bheard.model.shared import (
     reach_or_identity,
     round_lp,
     shared_lp_arrays,
+    shared_start_values,
 )
 from bheard.problem.slots import ProblemData
 from bheard.results import EquityCost, FixedPointReport, SolveResult, SolverReport
@@ -122,30 +123,46 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
     t0 = time.perf_counter()
     start_value = float(covered_from_counts(G, in_range(reach, start)).sum())
     eps = TIE_BREAK_REL * max(start_value, 1.0) / max(prob.team_budget_usd_per_year, 1.0)
-    built = build_shared_model(prob, G, reach, eps, floors)
-    build_s = time.perf_counter() - t0
-    nvar = built.n_variables
-    run = solve_model(built.model, built.variables, time_limit_s=time_limit_s,
-                      mip_rel_gap=mip_rel_gap, threads=threads, highs_options=highs_options,
-                      started_at=t0,
-                      start_values=built.start_values(start) if warm_start else None)
+    if floors is not None and floors.max_ratio is not None:
+        # the equity ratio cap needs binary levels in order: the Pyomo model
+        built = build_shared_model(prob, G, reach, eps, floors)
+        build_s = time.perf_counter() - t0
+        nvar, n_int, read = built.n_variables, built.n_integer, built.read_teams
+        run = solve_model(built.model, built.variables, time_limit_s=time_limit_s,
+                          mip_rel_gap=mip_rel_gap, threads=threads,
+                          highs_options=highs_options, started_at=t0,
+                          start_values=built.start_values(start) if warm_start else None)
+    else:
+        # the same model as arrays, handed to HiGHS in one call (no modelling layer)
+        lp, xi = shared_lp_arrays(prob, G, reach, floors, integer=True, tie_break_per_usd=eps)
+        build_s = time.perf_counter() - t0
+        nvar, n_int = lp.shape[1], len(xi)
+
+        def read(values):
+            X = np.zeros(prob.shape)
+            X[xi[:, 0], xi[:, 1]] = np.asarray(values)[:len(xi)]
+            return X
+        run = solve_arrays(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                           threads=threads, highs_options=highs_options, started_at=t0,
+                           start_values=shared_start_values(reach, xi, np.argwhere(G > 0),
+                                                            start) if warm_start else None)
     translate_s, solve_s = run.translate_seconds, run.solve_seconds
     if run.termination == "error":
         return MipOutcome("error", None, float("nan"), f"solver error: {run.error}",
-                          run.start_used, nvar, built.n_integer, build_s, translate_s, solve_s)
+                          run.start_used, nvar, n_int, build_s, translate_s, solve_s)
     if run.termination == "infeasible":
         return MipOutcome("infeasible", None, float("nan"), run.solver_termination,
-                          run.start_used, nvar, built.n_integer, build_s, translate_s, solve_s)
+                          run.start_used, nvar, n_int, build_s, translate_s, solve_s)
     teams = None
     if run.values is not None:
-        teams = np.rint(built.read_teams(run.values)).astype(np.int64)
+        teams = np.rint(read(run.values)).astype(np.int64)
     bound = float("nan")
     if run.finite_bound is not None:
         # penalised bound -> coverage bound: coverage <= bound + eps * cost <= bound + eps * B
         bound = run.finite_bound + eps * prob.team_budget_usd_per_year
     status = plan_status(run.termination, has_plan=teams is not None)
     return MipOutcome(status, teams, bound, run.solver_termination, run.start_used, nvar,
-                      built.n_integer, build_s, translate_s, solve_s)
+                      n_int, build_s, translate_s, solve_s)
 
 
 def _change(G: np.ndarray, state: BusyState, eligible: np.ndarray) -> tuple[float, float]:
