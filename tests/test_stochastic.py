@@ -5,6 +5,7 @@ bad sample files, and the plan's outputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -18,13 +19,17 @@ import bheard
 from bheard.cli import app
 from bheard.errors import InputError
 from bheard.model.isolated import make_increments
+from bheard.model.hypercube import busy_group, frozen_gains, plan_busy, preferences
 from bheard.model.stochastic import (class_count_plan, cvar_lower, cvar_weights, risk_value,
-                                     saa_shared_gains, sample_increment_gains,
-                                     shared_busy_by_sample, shared_fixed_point_by_sample)
+                                     sample_increment_gains)
+from bheard.optimize.carryover import solve_with_carryover
+from bheard.optimize.fixed_point import solve_scenario_problem
 from bheard.optimize.incremental import solve_problem
 from bheard.optimize.registry import formulation_for
-from bheard.optimize.stochastic import (distribution, solve_cvar, solve_shared_saa)
+from bheard.optimize.stochastic import (Evaluator, distribution, run_stochastic,
+                                        sample_busy_model, solve_cvar, solve_shared_saa)
 from bheard.problem import ProblemData
+from bheard.problem.slots import problem_from_scenario
 from bheard.problem.samples import DemandSamples, SampledProblem, demand_samples, streams
 from bheard.queueing import erlang_b
 from bheard.scenario import SolverOptions, load_scenario
@@ -107,6 +112,11 @@ def per_sample_cov(tables, x):
                               axis=-1)[..., 0].sum(axis=(1, 2))
 
 
+def own_share(prob, x):
+    """``prob`` at plan ``x``'s own carried-over share (how the model reports a plan)."""
+    return dataclasses.replace(prob, carry_share=prob.carry_share_of(x))
+
+
 def cvar_by_definition(x, alpha):
     """max_t t - (1/(alpha N)) sum (t - x)^+ over t; the maximum sits at one of the x values."""
     x = np.asarray(x, dtype=float)
@@ -176,7 +186,9 @@ def test_class_count_enumeration_is_exact_without_caps(seed):
 def test_pipeline_from_a_sample_file_equals_brute_force(tmp_path):
     """The whole pipeline (scenario, sample file, seeded split, registry, driver): 2 precincts x
     2 tours on one day, 8 samples in a CSV; the plan's expected coverage over the samples it
-    was optimized on equals brute force over every feasible plan."""
+    was optimized on equals brute force over every feasible plan of the mean over those
+    samples of the deterministic model's coverage (relieving teams start free: the
+    carried-over share settles at 0 for every plan)."""
     rng = np.random.default_rng(7)
     rows = ["sample,precinct,day,tour,calls_per_hour"]
     for n in range(8):
@@ -188,13 +200,17 @@ def test_pipeline_from_a_sample_file_equals_brute_force(tmp_path):
                   limits={"max_teams_per_slot": 2},
                   solver={"time_limit_s": 30, "mip_rel_gap": 1e-9})
     d["shifts"]["days"] = ["Mon"]
+    d["dispatch"] = {"handover": "free"}
+    # the carried-over share settles exactly (at 0), not only within the default tolerance
+    d["coverage"] = {"tolerance": 1e-9}
     d["demand"]["uncertainty"] = {"file": str(tmp_path / "s.csv"), "seed": 3}
     sc = load_scenario(d)
     prob = formulation_for(sc).problem(sc)
     assert prob.samples.n + prob.samples.m == 8 and prob.samples.n == 4
     plan = bheard.solve(sc)
-    tables = sample_tables(prob, prob.samples.rates, 2)
-    best = max(per_sample_cov(tables, x).mean() for x in feasible_plans(prob))
+    dets = [problem_from_scenario(sc, rates=r) for r in prob.samples.rates]
+    best = max(np.mean([own_share(p, x).coverage(x).sum() for p in dets])
+               for x in feasible_plans(prob))
     assert plan.status == "optimal" and 0 < plan.team_shifts_per_week < 8  # budget binds
     assert plan.objective == pytest.approx(best, rel=1e-7)
     assert plan.uncertainty.plan.samples == 4  # evaluated on the 4 held-out samples
@@ -218,19 +234,22 @@ def test_stochastic_plan_never_below_median_plan_on_same_samples(seed):
 
 
 def test_stochastic_plan_not_below_median_plan_citywide():
-    """Citywide (78 precincts x 21 slots, 100 samples of a precinct CV 0.3 around the prior):
-    the shipped driver's plan covers at least as much as the median plan in expectation over
-    the optimization samples (class-count enumeration: exact)."""
-    sc = load_scenario(SCENARIOS / "dcs_citywide.yaml").with_overrides(
+    """Citywide isolated (78 precincts x 21 slots, 100 samples of a precinct CV 0.3 around the
+    prior, the calibrated dispatch model with carry-over): at the carried-over share the SAA
+    plan was solved at, the shipped driver's plan covers at least as much as the median plan
+    in expectation over the optimization samples (class-count enumeration: exact)."""
+    sc = load_scenario(SCENARIOS / "dcs_citywide_isolated.yaml").with_overrides(
         **{"demand.uncertainty": {"cv": 0.3}})
     f = formulation_for(sc)
     prob = f.problem(sc)
     res = f.run(sc, prob)
     assert res.report.bound_source == "class_count" and res.status == "optimal"
-    from bheard.optimize.stochastic import _deterministic
+    from bheard.optimize.stochastic import _at_own_carryover, _deterministic
 
-    med = _deterministic(sc, prob.at_rates(prob.samples.median()), {})
-    assert float(prob.coverage(res.teams).sum()) >= float(prob.coverage(med.teams).sum())
+    med = _at_own_carryover(sc, prob.at_rates(prob.samples.median()),
+                            lambda p, c, st: _deterministic(sc, p, c, st), {})
+    at = dataclasses.replace(prob, carry_share=res.carry_share)
+    assert float(at.coverage(res.teams).sum()) >= float(at.coverage(med.teams).sum())
     assert res.uncertainty.median_plan.team_shifts_per_week == int(med.teams.sum())
 
 
@@ -300,8 +319,7 @@ def test_sample_gains_sum_to_the_average_table():
     rng = np.random.default_rng(9)
     prob = with_samples(random_problem(rng, 3, 2, 3, 0.5), rng, 6)
     inc = make_increments(prob)
-    g = sample_increment_gains(prob.samples.rates, prob.service_time_hours,
-                               prob.weeks_per_year * prob.slot_hours, inc, prob.kmax)
+    g = sample_increment_gains(prob, inc, prob.kmax)
     assert np.allclose(g.mean(axis=0), inc.gain, rtol=1e-9)
     assert (g >= 0).all()
 
@@ -423,8 +441,10 @@ def _shared_sampled(rng, P=3, S=2, N=4, budget=3000.0):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_shared_saa_with_fixed_busy_probability_equals_brute_force(seed):
-    """Shared coverage with q fixed at 0.35: the SAA solve equals brute force of the expected
-    MEXCLP coverage mean_n sum_i E_n,i (1 - q^(teams in range)) over every feasible plan."""
+    """Shared coverage with every team busy 0.35 of the time (no fixed point): the SAA solve
+    equals brute force of the expected coverage mean_n sum_i E_n,i (1 - B(c_i, a)), c_i the
+    teams in range and a = 0.35 / 0.65 the load at which one team loses 0.35 (the frozen
+    local model at that estimate), over every feasible plan."""
     rng = np.random.default_rng(5000 + seed)
     prob = _shared_sampled(rng)
     d = tiny_dict(solver={"time_limit_s": 30, "mip_rel_gap": 1e-9})
@@ -433,50 +453,159 @@ def test_shared_saa_with_fixed_busy_probability_equals_brute_force(seed):
     sc = load_scenario(d)
     res = solve_shared_saa(sc, prob)
     E = prob.eligible_by_sample(holdout=False)
+    a = 0.35 / 0.65
     best = -1.0
     for x in feasible_plans(prob):
         counts = np.einsum("sij,js->is", prob.reach.astype(int), x)
-        best = max(best, float((E * (1 - 0.35 ** counts[None])).sum(axis=(1, 2)).mean()))
+        lost = np.vectorize(lambda c: erlang_b(int(c), a))(counts)
+        best = max(best, float((E * (1 - lost[None])).sum(axis=(1, 2)).mean()))
     assert res.status == "optimal"
     assert res.objective == pytest.approx(best, rel=1e-6)
 
 
-def test_shared_fixed_point_of_a_plan_per_sample():
-    """Served workload: the busy probability of a fixed plan in each sample solves
-    q = q(plan, q) (bisection), and busier samples get busier teams."""
-    rng = np.random.default_rng(3)
-    prob = _shared_sampled(rng, N=6)
-    teams = np.ones(prob.shape, dtype=np.int64)
-    reach = prob.reach
-    counts = np.einsum("sij,js->is", reach.astype(int), teams)
-    E = prob.eligible_by_sample(holdout=False)
+def test_shared_saa_gains_average_each_samples_frozen_gains():
+    """The MIP's gains over samples are the mean of each sample's frozen local gains
+    (:func:`frozen_gains` of the sample's own problem at its own loads)."""
+    rng = np.random.default_rng(4)
+    prob = _shared_sampled(rng, N=5)
     d = tiny_dict()
     d["coverage"] = {"mode": "shared"}
     st = load_scenario(d).coverage
-    group = np.arange(prob.shape[1])
-    q = shared_fixed_point_by_sample(prob, E, prob.samples.rates, teams, counts, st, group)
-    again = shared_busy_by_sample(prob, E, prob.samples.rates, teams, counts, q,
-                                  st.max_busy_probability, group, True)
-    assert np.abs(again - q).max() < 1e-6
-    load = prob.samples.rates.sum(axis=1)  # (N, S) calls/hour
-    for s in range(prob.shape[1]):
-        order = np.argsort(load[:, s])
-        assert np.all(np.diff(q[order, s]) >= -1e-9)
-
-
-def test_saa_shared_gains_average_the_samples():
-    """The sample-average gains at per-sample q equal the mean of each sample's MEXCLP gains."""
-    rng = np.random.default_rng(4)
-    prob = _shared_sampled(rng, N=5)
-    E = prob.eligible_by_sample(holdout=False)
-    q = rng.uniform(0.2, 0.7, size=(5, prob.shape[1]))
-    G = saa_shared_gains(prob, E, q, prob.reach)
-    n = np.arange(G.shape[-1])
-    by_hand = np.mean([E[m][..., None] * (1 - q[m])[None, :, None] * q[m][None, :, None] ** n
-                       for m in range(5)], axis=0)
-    cap = np.einsum("sij,js->is", prob.reach.astype(int), prob.max_teams)
-    by_hand[n[None, None, :] >= cap[..., None]] = 0.0
+    model = sample_busy_model(prob, st, prob.samples.rates)
+    load = rng.uniform(0.1, 2.0, size=model.prob.shape)
+    G = model.gains(load)
+    pref = preferences(prob.reach, prob.travel_min, prob.service_time_hours)
+    S = prob.shape[1]
+    by_hand = np.mean([frozen_gains(prob.at_sample(n), pref, load[:, n * S:(n + 1) * S])
+                       for n in range(5)], axis=0)
     assert np.allclose(G, by_hand, rtol=1e-12)
+
+
+def _dispatch_dict(mode, **over):
+    """The tiny example with the dispatch model switched on: availability 0.8, calls wait up
+    to 5 minutes, a pre-travel delay (trips in the busy time), lagged load across tours."""
+    d = tiny_dict(**over)
+    d["dispatch"] = {"availability": 0.8, "max_wait_min": 5.0}
+    d["geography"] = {"dispatch_delay_min": 4.0}
+    if mode == "shared":
+        d["coverage"] = {"mode": "shared", "response_standard_min": 15}
+    return d
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_sample_problems_are_the_deterministic_problem_at_that_demand(mode):
+    """Every sample's problem is the deterministic problem of the same scenario at that
+    sample's demand (problem_from_scenario with its rates): calls, lagged workload and
+    within-slot inflow; the SAA table is the mean of the deterministic tables."""
+    d = _dispatch_dict(mode)
+    d["demand"]["uncertainty"] = {"cv": 0.4, "samples": 6, "evaluation_samples": 5}
+    sc = load_scenario(d)
+    prob = formulation_for(sc).problem(sc)
+    for n in (0, 3):
+        a = prob.at_sample(n)
+        b = problem_from_scenario(sc, rates=prob.samples.rates[n])
+        assert np.allclose(a.calls_per_hour, b.calls_per_hour, rtol=1e-12)
+        assert np.allclose(a.work_calls_per_hour, b.work_calls_per_hour, rtol=1e-9, atol=1e-12)
+        assert np.allclose(a.inflow_calls_per_hour, b.inflow_calls_per_hour, rtol=1e-9,
+                           atol=1e-12)
+        assert (a.carried_over_rates() > 0).any()  # the lag matters here
+    K = prob.kmax
+    mean = np.mean([problem_from_scenario(sc, rates=r).coverage_table(K)
+                    for r in prob.samples.rates], axis=0)
+    assert np.allclose(prob.coverage_table(K), mean, rtol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_per_sample_predicted_coverage_is_the_deterministic_models(mode):
+    """A stochastic plan's predicted coverage in each held-out sample (what the summary is
+    built from) equals the deterministic model's coverage of the same plan at that sample's
+    demand: isolated, ProblemData.coverage at the plan's own carried-over share; shared, the
+    plan's own local busy probabilities (plan_busy of the sample's problem)."""
+    d = _dispatch_dict(mode, budget={"annual_usd": 2_500_000})
+    d["demand"]["uncertainty"] = {"cv": 0.4, "samples": 6, "evaluation_samples": 7}
+    sc = load_scenario(d)
+    f = formulation_for(sc)
+    prob = f.problem(sc)
+    res = f.run(sc, prob)
+    assert res.teams is not None and res.uncertainty is not None
+    got = Evaluator(sc, prob).covered(res.teams)
+    for n in range(7):
+        det = problem_from_scenario(sc, rates=prob.samples.holdout[n])
+        if mode == "isolated":
+            want = dataclasses.replace(det, carry_share=det.carry_share_of(res.teams)
+                                       ).coverage(res.teams)
+        else:
+            pref = preferences(det.reach, det.travel_min, det.service_time_hours)
+            want = plan_busy(det, pref, res.teams,
+                             busy_group(det, sc.coverage.busy_probability_by)).covered
+        assert np.allclose(got[n], want, rtol=1e-5, atol=1e-6)
+    E = prob.eligible_by_sample().sum(axis=(1, 2))
+    assert res.uncertainty.plan.expected_share == pytest.approx(
+        got.sum(axis=(1, 2)).mean() / E.mean(), rel=1e-12)
+
+
+def _one_sample(prob, r):
+    """``prob`` with the single optimization sample ``r`` (its calls, lagged load and
+    inflow)."""
+    at = prob.at_rates(r)
+    return dataclasses.replace(
+        prob, calls_per_hour=at.calls_per_hour, work_calls_per_hour=at.work_calls_per_hour,
+        inflow_calls_per_hour=at.inflow_calls_per_hour,
+        samples=DemandSamples(np.asarray(r)[None], prob.samples.holdout, "one", 0))
+
+
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_one_sample_saa_equals_the_deterministic_solve(mode):
+    """An SAA over one demand sample is the deterministic solve of that demand (the
+    deterministic problem of the scenario at those rates, solved by the deterministic
+    driver): same objective, same coverage of the plan; the two models agree."""
+    d = _dispatch_dict(mode, budget={"annual_usd": 2_500_000},
+                       solver={"time_limit_s": 20, "mip_rel_gap": 1e-4})
+    d["demand"]["uncertainty"] = {"cv": 0.4, "samples": 3, "evaluation_samples": 3}
+    sc = load_scenario(d)
+    prob = formulation_for(sc).problem(sc)
+    r = prob.samples.rates[1]
+    one = _one_sample(prob, r)
+    det = problem_from_scenario(sc, rates=r)
+    if mode == "isolated":
+        saa = run_stochastic(sc, one)
+        ref = solve_with_carryover(det, sc.solver, tolerance=sc.coverage.tolerance)
+    else:
+        saa = solve_shared_saa(sc, one)
+        ref = solve_scenario_problem(sc, det)
+    assert saa.status == ref.status and saa.status in ("optimal", "time_limit_feasible")
+    assert saa.objective == pytest.approx(ref.objective, rel=1e-6)
+    # the bounds of two solves stopped at the 1e-4 gap (their fixed points agree to rounding)
+    assert saa.bound == pytest.approx(ref.bound, rel=2e-4)
+    assert np.allclose(saa.covered, ref.covered, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_saa_with_the_dispatch_model_equals_brute_force(seed):
+    """2 precincts x 2 tours, up to 2 teams, 5 samples, the full dispatch model (breaks,
+    waiting, trips, lagged load; relieving teams start free, so the carried-over share settles
+    at 0 for every plan): the stochastic plan's expected coverage equals the best over every
+    feasible plan of the mean over samples of the deterministic model's coverage."""
+    d = _dispatch_dict("isolated", precincts=[25, 28], limits={"max_teams_per_slot": 2},
+                       budget={"annual_usd": [300_000, 450_000, 600_000, 800_000][seed]},
+                       solver={"time_limit_s": 30, "mip_rel_gap": 1e-9})
+    d["dispatch"]["handover"] = "free"
+    d["coverage"] = {"tolerance": 1e-9}  # the share settles exactly (at 0)
+    d["shifts"]["days"] = ["Mon"]
+    d["demand"]["uncertainty"] = {"cv": 0.5, "samples": 5, "evaluation_samples": 3,
+                                  "seed": seed}
+    sc = load_scenario(d)
+    prob = formulation_for(sc).problem(sc)
+    plan = bheard.solve(sc)
+    dets = [problem_from_scenario(sc, rates=r) for r in prob.samples.rates]
+
+    def expected(x):
+        return float(np.mean([own_share(p, x).coverage(x).sum() for p in dets]))
+
+    best = max(expected(x) for x in feasible_plans(prob))
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(best, rel=1e-7)
+    assert expected(plan.teams) == pytest.approx(best, rel=1e-7)
 
 
 # ----------------------------------------------------------------------------------------
@@ -579,18 +708,17 @@ def test_bad_uncertainty_settings(u, expected):
 
 
 def test_unsupported_combinations_are_named():
-    """Staggered starts, CVaR in shared mode and AMEXCLP are refused with the field named."""
+    """Staggered starts and CVaR in shared mode are refused with the field named."""
     st = load_scenario(SCENARIOS / "dcs_staggered.yaml").model_dump(mode="python")
     st["demand"]["uncertainty"] = {"cv": 0.3}
     with pytest.raises(InputError, match="shifts.staggered"):
         load_scenario({k: v for k, v in st.items() if k != "source"})
     d = tiny_dict()
-    d["coverage"] = {"mode": "shared", "amexclp": True}
+    d["coverage"] = {"mode": "shared"}
     d["demand"]["uncertainty"] = {"cv": 0.3, "objective": "cvar"}
     with pytest.raises(InputError) as exc:
         load_scenario(d)
     assert "demand.uncertainty.objective" in exc.value.format()
-    assert "coverage.amexclp" in exc.value.format()
 
 
 # ----------------------------------------------------------------------------------------
@@ -633,4 +761,5 @@ def test_cvar_plan_reports_its_price_and_certificate():
     sc = load_scenario(d)
     prob = formulation_for(sc).problem(sc)
     assert plan.objective <= plan.bound * (1 + 1e-12)
-    assert float(prob.coverage(plan.teams).sum()) == pytest.approx(plan.objective)
+    own = dataclasses.replace(prob, carry_share=prob.carry_share_of(plan.teams))
+    assert float(own.coverage(plan.teams).sum()) == pytest.approx(plan.objective)

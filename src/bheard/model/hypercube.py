@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bheard.model.base import Preferences, preferences
+from bheard.model.base import Preferences, covered_from_counts, preferences
 from scipy.special import gammaln
 
 from bheard.queueing import erlang_b, erlang_b_table, load_for_occupancy
@@ -381,6 +381,131 @@ def max_in_range_pref(prob, pref: Preferences) -> np.ndarray:
     return mt[np.arange(S)[:, None, None], pref.loc].sum(axis=2).T
 
 
-__all__ = ["Preferences", "preferences", "BusyState", "plan_busy", "all_busy_at",
+def busy_group(prob, by: str) -> np.ndarray:
+    """(S,) the slots whose workload pools into one busy probability per location:
+    ``"tour"`` (a tour's slots over the days) or ``"slot"`` (each slot alone)."""
+    S = prob.shape[1]
+    if by == "tour":
+        return np.unique(prob.slot_tour, return_inverse=True)[1].ravel()
+    return np.arange(S)
+
+
+@dataclass
+class SampledBusyState(BusyState):
+    """A :class:`BusyState` averaged over the blocks of a :class:`LocalBusyModel` (``q``,
+    ``lost`` and ``covered`` the means over blocks, (P, S)), with the state of every block
+    side by side in ``stack`` ((P, n S) arrays)."""
+
+    stack: BusyState | None = None
+
+
+@dataclass(eq=False)
+class LocalBusyModel:
+    """The local busy-probability model of one problem, or of several demand samples of it at
+    once (``models/shared_coverage.md``, ``models/stochastic.md``), as the fixed-point driver
+    (:func:`bheard.optimize.fixed_point.solve_shared`) uses it.
+
+    ``prob``: the problem whose slots are ``blocks`` copies of the plan's ``S`` slots (slot
+    ``m S + s`` = slot ``s`` under sample ``m``; one block = the problem itself, see
+    :meth:`bheard.problem.samples.SampledProblem.stacked`); ``pref`` its preference lists and
+    ``group`` its busy-probability groups (distinct per block). Loads are (P, blocks S); the
+    gains of the MIP are the mean over blocks of each block's frozen gains (calls/year, the
+    expected gains over the samples); a plan's own state comes from :func:`plan_busy` of the
+    plan repeated in every block.
+    """
+
+    prob: object
+    pref: Preferences
+    group: np.ndarray
+    blocks: int = 1
+    _last: list = None
+
+    def __post_init__(self):
+        self._last = []
+
+    @property
+    def S(self) -> int:
+        return self.prob.shape[1] // self.blocks
+
+    def _mean(self, a: np.ndarray) -> np.ndarray:
+        if self.blocks == 1:
+            return a
+        P = a.shape[0]
+        return a.reshape((P, self.blocks, self.S) + a.shape[2:]).mean(axis=1)
+
+    def tile(self, teams: np.ndarray) -> np.ndarray:
+        t = np.asarray(teams)
+        return t if self.blocks == 1 else np.tile(t, (1, self.blocks))
+
+    def initial_loads(self, q0: float) -> np.ndarray:
+        """(P, blocks S) equivalent loads where every team is busy ``q0`` of the time:
+        ``q0 / (1 - q0)`` Erlangs per team (one team in range then loses ``q0``)."""
+        return np.full(self.prob.shape, q0 / (1.0 - q0))
+
+    def gains(self, load: np.ndarray) -> np.ndarray:
+        """(P, S, L) the MIP's gains at the frozen loads: the mean over blocks of
+        :func:`frozen_gains` (each block's falls with the level, so does the mean)."""
+        stack = frozen_gains(self.prob, self.pref, load)
+        G = self._mean(stack)
+        self._last = ([(G, stack)] + self._last)[:2]
+        return G
+
+    def own(self, teams: np.ndarray, q0: np.ndarray | None = None) -> SampledBusyState:
+        """The plan's own busy probabilities in every block (:func:`plan_busy`), and their
+        means; ``q0`` (P, blocks S) a warm start."""
+        st = plan_busy(self.prob, self.pref, self.tile(teams), self.group, q0=q0)
+        if self.blocks == 1:
+            return SampledBusyState(st.q, st.lost, st.covered, st.teams_in_range,
+                                    st.iterations, st.change, stack=st)
+        return SampledBusyState(self._mean(st.q), self._mean(st.lost), self._mean(st.covered),
+                                st.teams_in_range[:, :self.S], st.iterations, st.change,
+                                stack=st)
+
+    def target(self, state: SampledBusyState) -> np.ndarray:
+        """(P, blocks S) the loads that reproduce the plan's own coverage in every block
+        (:func:`equivalent_load`)."""
+        return equivalent_load(state.stack)
+
+    def change(self, G: np.ndarray, state: SampledBusyState) -> tuple[float, float]:
+        """How far the frozen estimate behind ``G`` is from the plan's own busy
+        probabilities, block by block: the calls-weighted mean over every block and
+        precinct-slot of the absolute difference of covered calls (share of the calls), and
+        the largest difference of one precinct-slot's covered share in one block."""
+        stack = next((s for g, s in self._last if g is G), None)
+        if stack is None:
+            raise ValueError("LocalBusyModel.change: G is not one of the last gains built")
+        frozen = covered_from_counts(stack, state.stack.teams_in_range)
+        eligible = self.prob.eligible_calls_per_year()
+        diff = np.abs(frozen - state.stack.covered)
+        total = float(eligible.sum())
+        mean = float(diff.sum() / total) if total > 0 else 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(eligible > 0, diff / np.maximum(eligible, 1e-300), 0.0)
+        return mean, (float(share.max()) if share.size else 0.0)
+
+    def covered_by_block(self, teams: np.ndarray) -> np.ndarray:
+        """(blocks, P, S) a plan's covered calls/year in each block at its own busy
+        probabilities there."""
+        st = plan_busy(self.prob, self.pref, self.tile(teams), self.group)
+        P = st.covered.shape[0]
+        return np.moveaxis(st.covered.reshape(P, self.blocks, self.S), 1, 0)
+
+
+def tile_preferences(pref: Preferences, n: int) -> Preferences:
+    """``pref`` repeated for ``n`` blocks of slots (slot ``m S + s`` = slot ``s``)."""
+    if n == 1:
+        return pref
+    return Preferences(loc=np.tile(pref.loc, (n, 1, 1)), busy_h=np.tile(pref.busy_h, (n, 1, 1)),
+                       size=np.tile(pref.size, (n, 1)))
+
+
+def block_groups(group: np.ndarray, n: int) -> np.ndarray:
+    """(n S,) busy-probability groups of ``n`` blocks, distinct per block."""
+    ng = int(group.max()) + 1 if group.size else 0
+    return (np.asarray(group)[None, :] + ng * np.arange(n)[:, None]).ravel()
+
+
+__all__ = ["LocalBusyModel", "SampledBusyState", "busy_group", "tile_preferences",
+           "block_groups", "Preferences", "preferences", "BusyState", "plan_busy", "all_busy_at",
            "dispatch_shares", "fleet_dependence", "fleet_dependences",
            "equivalent_load", "frozen_gains", "max_in_range_pref"]

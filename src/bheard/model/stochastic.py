@@ -1,17 +1,17 @@
 """Stochastic formulations over demand samples (``models/stochastic.md``).
 
 Expected coverage (sample average approximation) needs no model of its own in the isolated
-case: :class:`bheard.problem.samples.SampledProblem` averages the per-sample Erlang tables and
-:mod:`bheard.model.isolated` builds on them unchanged. This module holds what the sample
-average does not give:
+case: :class:`bheard.problem.samples.SampledProblem` averages the per-sample coverage tables
+and :mod:`bheard.model.isolated` builds on them unchanged; in the shared case the local
+busy-probability model of :mod:`bheard.model.hypercube` runs on the samples side by side
+(:class:`bheard.model.hypercube.LocalBusyModel` with one block per sample). This module holds
+what the sample average does not give:
 
+- an exact incumbent of the isolated model by class counts (:func:`class_count_plan`);
 - per-sample gains of each candidate team (:func:`sample_increment_gains`), and the
   risk-aware (CVaR) model built on the isolated model (:func:`build_cvar_model`);
 - CVaR of a sample of values (:func:`cvar_lower`) and the risk objective
-  (:func:`risk_value`);
-- the shared (MEXCLP) coverage function per sample: sample-average gains at per-sample busy
-  probabilities (:func:`saa_shared_gains`) and the busy-probability fixed point of a plan in
-  each sample (:func:`shared_busy_by_sample`, :func:`shared_coverage_by_sample`).
+  (:func:`risk_value`).
 
 No solver is imported here.
 """
@@ -27,10 +27,8 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from bheard.model.base import in_range
 from bheard.model.isolated import BuiltIsolated, Increments, build_isolated_model
-from bheard.model.shared import LEVEL_TOL, max_in_range
-from bheard.queueing import erlang_b_table
+from bheard.problem.samples import CHUNK, by_sample
 
 
 # ----------------------------------------------------------------------------------------
@@ -127,19 +125,20 @@ def risk_value(covered: np.ndarray, eligible: np.ndarray, alpha: float, weight: 
     return (1.0 - weight) * exp_share + weight * cvar_lower(covered / eligible, alpha)
 
 
-def sample_increment_gains(rates: np.ndarray, service_time_hours: float, weight: np.ndarray,
-                           inc: Increments, kmax: int, chunk: int = 128) -> np.ndarray:
-    """(N, n) gain of each candidate team ``(p, s, k)`` in each sample, calls/year: the
-    increment of that sample's Erlang-loss coverage table (made non-increasing in ``k``
-    against rounding, as :func:`bheard.model.isolated.make_increments` does for the mean)."""
+def sample_increment_gains(prob, inc: Increments, kmax: int) -> np.ndarray:
+    """(N, n) gain of each candidate team ``(p, s, k)`` in each optimization sample of a
+    :class:`~bheard.problem.samples.SampledProblem`, calls/year: the increment of that
+    sample's coverage table (:meth:`~bheard.problem.slots.ProblemData.coverage_table` of its
+    problem, at ``prob``'s carried-over share), made non-increasing in ``k`` against rounding
+    as :func:`bheard.model.isolated.make_increments` does for the mean."""
+    rates = prob.samples.rates
     N = rates.shape[0]
     out = np.empty((N, inc.n))
-    for a in range(0, N, chunk):
-        r = rates[a:a + chunk]
-        b = erlang_b_table(r * service_time_hours, kmax)
-        table = (weight[None, None, :] * r)[..., None] * (1.0 - b)
+    for a in range(0, N, CHUNK):
+        n = min(CHUNK, N - a)
+        table = by_sample(prob.stacked(rates[a:a + n]).coverage_table(kmax), n)
         g = np.minimum.accumulate(np.maximum(np.diff(table, axis=-1), 0.0), axis=-1)
-        out[a:a + chunk] = g[:, inc.p, inc.s, inc.k - 1]
+        out[a:a + n] = g[:, inc.p, inc.s, inc.k - 1]
     return out
 
 
@@ -252,128 +251,3 @@ def build_cvar_model(prob, inc: Increments, sample_gains: np.ndarray,
                      classes=built.classes, group_start=built.group_start,
                      group_len=built.group_len, sample_gains=sample_gains,
                      sample_eligible=E, alpha=alpha)
-
-
-# ----------------------------------------------------------------------------------------
-# shared (MEXCLP) coverage per sample
-# ----------------------------------------------------------------------------------------
-def shared_levels(prob, reach: np.ndarray, q: np.ndarray) -> int:
-    """Levels kept for gains at busy probabilities ``q`` (any shape): every level whose weight
-    is at least :data:`~bheard.model.shared.LEVEL_TOL` of the first at the largest ``q``, and
-    no more than the most teams in range of any precinct-slot."""
-    cap = max_in_range(prob, reach)
-    qmax = float(np.max(q)) if np.size(q) else 0.5
-    L_tol = int(math.ceil(math.log(LEVEL_TOL) / math.log(qmax))) if 0 < qmax < 1 else 1
-    return max(1, min(int(cap.max()) if cap.size else 1, L_tol))
-
-
-def saa_shared_gains(prob, eligible: np.ndarray, q: np.ndarray, reach: np.ndarray,
-                     chunk: int = 16) -> np.ndarray:
-    """(P, S, L) sample-average MEXCLP gains, calls/year:
-    ``G[i, s, n] = mean_m E_m[i, s] (1 - q_m[s]) q_m[s]^(n-1)`` for the n-th team in range
-    (0 above the teams that can be in range). ``eligible``: (N, P, S) calls/year per sample;
-    ``q``: (N, S) busy probabilities per sample and slot (or (N, P, S), per precinct-slot).
-    Each sample's gains fall with ``n``, so their average does too: the LP of
-    :func:`bheard.model.shared.build_shared_model` fills levels in order."""
-    N, P, S = eligible.shape
-    q = np.asarray(q, dtype=float)
-    qf = q[:, None, :] if q.ndim == 2 else q  # (N, 1|P, S)
-    L = shared_levels(prob, reach, q)
-    lv = np.arange(L)
-    G = np.zeros((P, S, L))
-    for a in range(0, N, chunk):
-        e = eligible[a:a + chunk]
-        qq = np.broadcast_to(qf[a:a + chunk], e.shape)
-        w = (1.0 - qq)[..., None] * qq[..., None] ** lv  # (n, P, S, L)
-        G += (e[..., None] * w).sum(axis=0)
-    G /= max(N, 1)
-    cap = max_in_range(prob, reach)
-    G[lv[None, None, :] >= cap[..., None]] = 0.0
-    return G
-
-
-def _covered(eligible: np.ndarray, q: np.ndarray, counts: np.ndarray, levels: int | None
-             ) -> np.ndarray:
-    """(M, P, S) MEXCLP covered calls/year ``E (1 - q^min(c, L))`` for busy probabilities
-    ``q`` (M, S) and teams in range ``counts`` (P, S)."""
-    c = counts if levels is None else np.minimum(counts, levels)
-    return eligible * (1.0 - q[:, None, :] ** c[None, :, :])
-
-
-def shared_busy_by_sample(prob, eligible: np.ndarray, rates: np.ndarray, teams: np.ndarray,
-                          counts: np.ndarray, q: np.ndarray, rho_max: float,
-                          group: np.ndarray, served: bool, levels: int | None = None
-                          ) -> np.ndarray:
-    """(M, S) busy probability a plan implies in each sample at the current ``q`` (M, S):
-    :func:`bheard.model.shared.busy_from_plan` for every sample at once (busy team-hours over
-    team-hours, pooled over ``group``; ``rho_max`` where a group has no team)."""
-    M, P, S = eligible.shape
-    if served:
-        work = (_covered(eligible, q, counts, levels).sum(axis=1) / prob.weeks_per_year
-                * prob.service_time_hours)  # (M, S) busy team-hours per week
-    else:
-        work = ((rates * (counts > 0)[None]).sum(axis=1) * prob.service_time_hours
-                * prob.slot_hours[None, :])
-    team_h = np.asarray(teams).sum(axis=0) * prob.slot_hours
-    ng = int(group.max()) + 1 if S else 0
-    onehot = np.zeros((S, ng))
-    onehot[np.arange(S), group] = 1.0
-    w = work @ onehot  # (M, groups)
-    th = np.bincount(group, team_h, ng)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        qg = np.where(th[None, :] > 0, w / np.maximum(th[None, :], 1e-300), rho_max)
-    return np.clip(qg[:, group], 1e-6, rho_max)
-
-
-def shared_fixed_point_by_sample(prob, eligible: np.ndarray, rates: np.ndarray,
-                                 teams: np.ndarray, counts: np.ndarray, settings,
-                                 group: np.ndarray, iterations: int = 60) -> np.ndarray:
-    """(M, S) busy probability of a FIXED plan in each sample: the q with ``q = q(plan, q)``.
-
-    With ``served`` workload the busy probability the plan implies falls as ``q`` rises (fewer
-    calls covered), so the fixed point is unique; bisection on each (sample, group) finds it.
-    The workload of a group, ``tau / W sum E (1 - q^c)``, is a polynomial in q whose
-    coefficients (eligible calls per group and count of teams in range) are summed once, so
-    each step costs (samples x groups x distinct counts). A fixed
-    ``coverage.busy_probability`` is returned as is."""
-    M, P, S = eligible.shape
-    if settings.busy_probability is not None:
-        return np.full((M, S), float(settings.busy_probability))
-    rho_max = settings.max_busy_probability
-    if settings.busy_workload != "served":
-        return shared_busy_by_sample(prob, eligible, rates, teams, counts,
-                                     np.full((M, S), 0.5), rho_max, group, False)
-    ng = int(group.max()) + 1 if S else 0
-    uc, cidx = np.unique(np.asarray(counts), return_inverse=True)
-    key = (group[None, :] * len(uc) + cidx.reshape(P, S)).ravel()
-    onehot = np.zeros((P * S, ng * len(uc)))
-    onehot[np.arange(P * S), key] = 1.0
-    A = (eligible.reshape(M, P * S) @ onehot).reshape(M, ng, len(uc))
-    total = A.sum(axis=-1)
-    th = np.bincount(group, np.asarray(teams).sum(axis=0) * prob.slot_hours, ng)
-    scale = prob.service_time_hours / prob.weeks_per_year
-
-    def implied(qg):  # (M, ng) -> the busy probability the plan implies at qg
-        work = scale * (total - (A * qg[..., None] ** uc).sum(axis=-1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(th[None, :] > 0, work / np.maximum(th[None, :], 1e-300), rho_max)
-        return np.clip(q, 1e-6, rho_max)
-
-    lo = np.full((M, ng), 1e-6)
-    hi = np.full((M, ng), rho_max)
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        up = implied(mid) > mid  # the plan's own q is above mid: the fixed point lies above
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid)
-    return (0.5 * (lo + hi))[:, group]
-
-
-def shared_coverage_by_sample(prob, eligible: np.ndarray, rates: np.ndarray,
-                              teams: np.ndarray, reach: np.ndarray, settings, group: np.ndarray
-                              ) -> tuple[np.ndarray, np.ndarray]:
-    """(M, P, S) MEXCLP covered calls/year of a plan in each sample, at the plan's own busy
-    probabilities in that sample (:func:`shared_fixed_point_by_sample`), and those (M, S)."""
-    counts = in_range(reach, teams)
-    q = shared_fixed_point_by_sample(prob, eligible, rates, teams, counts, settings, group)
-    return _covered(eligible, q, counts, None), q

@@ -23,9 +23,8 @@ from bheard.model.equity import Floors, floors_from_scenario, meets_floors
 from bheard.model.isolated import diagnose_infeasibility
 from bheard.model.hypercube import (
     BusyState,
-    equivalent_load,
-    frozen_gains,
-    plan_busy,
+    LocalBusyModel,
+    busy_group,
     preferences,
 )
 from bheard.model.shared import (
@@ -165,19 +164,6 @@ def solve_shared_mip(prob: ProblemData, G: np.ndarray, reach: np.ndarray, start:
                       n_int, build_s, translate_s, solve_s)
 
 
-def _change(G: np.ndarray, state: BusyState, eligible: np.ndarray) -> tuple[float, float]:
-    """How far the MIP's frozen estimate is from the plan's own busy probabilities
-    (:func:`bheard.model.hypercube.plan_busy`): the calls-weighted mean, and the largest,
-    absolute difference of a precinct-slot's covered share (0..1)."""
-    frozen = covered_from_counts(G, state.teams_in_range)
-    diff = np.abs(frozen - state.covered)
-    total = float(eligible.sum())
-    mean = float(diff.sum() / total) if total > 0 else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(eligible > 0, diff / np.maximum(eligible, 1e-300), 0.0)
-    return mean, (float(share.max()) if share.size else 0.0)
-
-
 def team_busy(state: BusyState, teams: np.ndarray) -> np.ndarray:
     """(S,) mean busy probability of the plan's teams in each slot (team-weighted)."""
     x = np.asarray(teams, dtype=float)
@@ -209,14 +195,9 @@ def coverage_model_name(settings: CoverageSettings) -> str:
     return "local busy probabilities (approximate hypercube)"
 
 
-def _initial_loads(prob: ProblemData, q0: float) -> np.ndarray:
-    """(P, S) equivalent loads where every team is busy ``q0`` of the time: ``q0 / (1 - q0)``
-    Erlangs per team (one team in range then loses ``q0`` of the calls)."""
-    return np.full(prob.shape, q0 / (1.0 - q0))
-
-
 def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSettings,
-                 floors: Floors | None = None) -> SolveResult:
+                 floors: Floors | None = None, busy: LocalBusyModel | None = None
+                 ) -> SolveResult:
     """Solve the shared (or constrained isolated) model into a :class:`SolveResult`.
 
     Local busy probabilities (``models/shared_coverage.md``): the MIP is exact at a frozen
@@ -232,6 +213,11 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     certify the MIP at the final estimate; the status is ``optimal`` only if the fixed point
     converged and the gap was met, otherwise ``feasible`` with the reason in
     ``report.message``.
+
+    ``busy``: the local busy-probability model (default: that of ``prob`` itself); under
+    demand uncertainty one block per demand sample (:mod:`bheard.optimize.stochastic`), so the
+    gains are the sample average, the fixed point runs on every sample's own workload and its
+    change is measured sample by sample.
     """
     t0 = time.perf_counter()
     report = SolverReport(time_limit_s=opts.time_limit_s, mip_rel_gap=opts.mip_rel_gap)
@@ -247,25 +233,24 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     isolated = settings.mode == "isolated"
     pref = preferences(reach, prob.travel_min, prob.service_time_hours)
     reach = pref  # the sparse form of the ranges, used by every step below
-    group = (np.unique(prob.slot_tour, return_inverse=True)[1].ravel()
-             if settings.busy_probability_by == "tour" else np.arange(S))
+    if busy is None:
+        busy = LocalBusyModel(prob, pref, busy_group(prob, settings.busy_probability_by))
     fixed = isolated or settings.busy_probability is not None
     q0 = (settings.busy_probability if settings.busy_probability is not None
           else settings.initial_busy_probability)
-    E = prob.eligible_calls_per_year()
     trace: list[dict] = []
     q_state = None
 
     def gains(load):
-        return isolated_gains(prob) if isolated else frozen_gains(prob, pref, load)
+        return isolated_gains(prob) if isolated else busy.gains(load)
 
     def frozen_value(G_, teams_):
         return float(covered_from_counts(G_, in_range(reach, teams_)).sum())
 
     def own(teams_):
         nonlocal q_state
-        st_ = plan_busy(prob, pref, teams_, group, q0=q_state)
-        q_state = st_.q
+        st_ = busy.own(teams_, q0=q_state)
+        q_state = st_.stack.q
         return st_
 
     last = {"teams": None, "k": 0}
@@ -279,9 +264,9 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         last["k"] = 0 if same else last["k"] + 1
         k = last["k"]
         w = 1.0 if k <= 1 else settings.damping / (k - 1)
-        return load + w * (equivalent_load(st_) - load)
+        return load + w * (busy.target(st_) - load)
 
-    a = _initial_loads(prob, q0)
+    a = busy.initial_loads(q0)
     change = (0.0, 0.0)
 
     # phase 1: fixed point with the cheap planners (greedy, then local search from the last
@@ -296,7 +281,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
             if fixed:
                 break
             st_ = own(teams_)
-            change = _change(G_, st_, E)
+            change = busy.change(G_, st_)
             trace.append(fixed_point_trace_row(len(trace) + 1, "local search", st_, teams_,
                                                change, frozen_value(G_, teams_)))
             if change[0] <= settings.tolerance:
@@ -346,7 +331,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         if fixed:
             break
         st = own(teams)
-        change = _change(G, st, E)
+        change = busy.change(G, st)
         trace.append(fixed_point_trace_row(len(trace) + 1, "lp", st, teams, change, v))
         converged = change[0] <= settings.tolerance
         if converged or rnd == MAX_LP_ROUNDS:
@@ -384,7 +369,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                 teams, v = out.teams, v_mip
                 if not fixed:
                     st = own(teams)
-                    change = _change(G, st, E)
+                    change = busy.change(G, st)
                     trace.append(fixed_point_trace_row(len(trace) + 1, "mip", st, teams,
                                                        change, v))
                     converged = change[0] <= settings.tolerance

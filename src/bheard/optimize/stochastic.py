@@ -1,20 +1,28 @@
 """Drivers for plans under demand uncertainty (``models/stochastic.md``).
 
+Every sample is a demand table of the one dispatch model (``models/dispatch.md``,
+:meth:`bheard.problem.samples.SampledProblem.at_rates`), so a plan's coverage in a sample is
+exactly what the deterministic model says of that plan at that demand.
+
 - :func:`run_stochastic` (isolated coverage): the sample average approximation is the
-  isolated driver (:func:`bheard.optimize.incremental.solve_problem`: greedy, Lagrangian
-  bound, reduced-cost fixing, HiGHS) run on a :class:`~bheard.problem.samples.SampledProblem`,
-  whose coverage table is the sample average; with role caps or equity floors, the
-  constrained driver (:mod:`bheard.optimize.fixed_point`) on the same averaged gains. With
-  ``objective: cvar`` the expected plan is the start of the CVaR model
-  (:func:`solve_cvar`).
-- :func:`run_stochastic_shared` (shared coverage, MEXCLP): the busy-probability fixed point
-  with one busy probability per sample and slot; at each step the gains are the sample
-  average of the per-sample gains, and the plan comes from the shared model's greedy, LP
-  rounding, local search and HiGHS (:mod:`bheard.model.shared`, :mod:`bheard.optimize.fixed_point`).
+  isolated driver (greedy, Lagrangian bound, reduced-cost fixing, exact class counts or
+  HiGHS) run on a :class:`~bheard.problem.samples.SampledProblem`, whose coverage table is the
+  sample average, inside the carried-over-load fixed point of the deterministic driver
+  (:func:`bheard.optimize.carryover.carryover_fixed_point`: the plan is solved and reported at
+  its own carried-over share); with role caps or equity floors, the constrained driver
+  (:mod:`bheard.optimize.fixed_point`) on the same averaged gains. With ``objective: cvar``
+  the expected plan is the start of the CVaR model (:func:`solve_cvar`).
+- :func:`run_stochastic_shared` (shared coverage): the deterministic shared driver
+  (:func:`bheard.optimize.fixed_point.solve_shared`) with a local busy-probability model of
+  one block per sample (:class:`bheard.model.hypercube.LocalBusyModel`): the MIP's gains are
+  the average of each sample's frozen local gains, the fixed point runs on the plan's own
+  workload in every sample, and the status is ``optimal`` only when it converged (sample by
+  sample) and the gap was met.
 
 Both then solve the reference plan, optimized for the per-cell MEDIAN of the optimization
-samples at the same budget, and evaluate both plans on the held-out samples
-(:func:`evaluate`): a :class:`~bheard.results.UncertaintySummary` on the result.
+samples at the same budget with the same driver, and evaluate both plans on the held-out
+samples with the same model (:func:`evaluate`): a :class:`~bheard.results.UncertaintySummary`
+on the result.
 """
 
 from __future__ import annotations
@@ -25,22 +33,20 @@ import time
 import numpy as np
 
 from bheard.constants import TIE_BREAK_REL
-from bheard.model.base import covered_from_counts, in_range
+from bheard.model.hypercube import (LocalBusyModel, block_groups, busy_group, preferences,
+                                    tile_preferences)
 from bheard.model.isolated import (diagnose_infeasibility, fix_by_reduced_cost, greedy,
                                    lagrangian_bound, make_increments)
-from bheard.model.shared import (diagnose_roles, greedy_shared, max_in_range, reach_or_identity,
-                                 step_size)
+from bheard.model.shared import reach_or_identity
 from bheard.model.stochastic import (build_cvar_model, class_count_plan, cvar_lower,
                                      cvar_weights, risk_sample_weights, risk_value,
-                                     saa_shared_gains, sample_increment_gains,
-                                     shared_busy_by_sample, shared_coverage_by_sample,
-                                     weighted_increments)
-from bheard.optimize.fixed_point import (best_heuristic_plan, fixed_point_trace_row,
-                                         solve_scenario_problem, solve_shared_mip)
+                                     sample_increment_gains, weighted_increments)
+from bheard.optimize.carryover import carryover_fixed_point
+from bheard.optimize.fixed_point import solve_scenario_problem, solve_shared
 from bheard.optimize.incremental import solve_problem
-from bheard.problem.samples import SampledProblem
-from bheard.results import (CoverageDistribution, FixedPointReport, GroupDistribution,
-                            RiskCertificate, SolveResult, SolverReport, UncertaintySummary)
+from bheard.problem.samples import CHUNK, SampledProblem
+from bheard.results import (CoverageDistribution, GroupDistribution, RiskCertificate,
+                            SolveResult, SolverReport, UncertaintySummary)
 from bheard.solver import plan_status, relative_gap, solve_model
 
 
@@ -101,26 +107,42 @@ def distribution(name: str, prob, teams: np.ndarray, covered: np.ndarray,
                         target))
 
 
+def sample_busy_model(prob: SampledProblem, settings, rates: np.ndarray) -> LocalBusyModel:
+    """The local busy-probability model of the demand samples ``rates`` (n, P, S) side by
+    side (:meth:`~bheard.problem.samples.SampledProblem.stacked`): the deterministic model of
+    each sample in one block."""
+    n = rates.shape[0]
+    pref = preferences(reach_or_identity(prob), prob.travel_min, prob.service_time_hours)
+    return LocalBusyModel(prob.stacked(rates, travel=False), tile_preferences(pref, n),
+                          block_groups(busy_group(prob, settings.busy_probability_by), n),
+                          blocks=n)
+
+
 class Evaluator:
     """Per-sample coverage of plans on the held-out samples of a problem, under the
-    scenario's coverage model (isolated Erlang loss, or MEXCLP at each plan's own busy
-    probabilities in each sample)."""
+    scenario's coverage model, exactly as the deterministic model reports a plan at each
+    sample's demand: isolated, :meth:`~bheard.problem.slots.ProblemData.coverage` at the
+    plan's own carried-over share; shared, the plan's own local busy probabilities in that
+    sample (:func:`bheard.model.hypercube.plan_busy`)."""
 
-    def __init__(self, sc, prob: SampledProblem):
-        self.sc, self.prob = sc, prob
-        self.eligible = prob.eligible_by_sample(holdout=True)
+    def __init__(self, sc, prob: SampledProblem, holdout: bool = True):
+        self.sc, self.prob, self.holdout = sc, prob, holdout
+        self.rates = prob.samples.holdout if holdout else prob.samples.rates
+        self.eligible = prob.eligible_by_sample(holdout=holdout)
         self.shared = sc.coverage.mode == "shared"
-        if self.shared:
-            self.reach = reach_or_identity(prob)
-            self.group = _busy_group(sc, prob)
 
     def covered(self, teams: np.ndarray) -> np.ndarray:
         """(M, P, S) covered calls/year of ``teams`` in each held-out sample."""
         if not self.shared:
-            return self.prob.coverage_by_sample(teams, holdout=True)
-        cov, _ = shared_coverage_by_sample(self.prob, self.eligible, self.prob.samples.holdout,
-                                           teams, self.reach, self.sc.coverage, self.group)
-        return cov
+            return self.prob.coverage_by_sample(teams, holdout=self.holdout)
+        out = np.empty(self.rates.shape)
+        M = self.rates.shape[0]
+        step = 4 * CHUNK
+        for a in range(0, M, step):
+            n = min(step, M - a)
+            model = sample_busy_model(self.prob, self.sc.coverage, self.rates[a:a + n])
+            out[a:a + n] = model.covered_by_block(teams)
+        return out
 
 
 def summarize(sc, prob: SampledProblem, res: SolveResult, median: SolveResult,
@@ -265,11 +287,11 @@ def solve_cvar(sc, prob: SampledProblem, expected: SolveResult, cache: dict
     u = sc.demand.uncertainty
     opt = sc.solver
     t0 = time.perf_counter()
-    inc = cache["increments"] if "increments" in cache else make_increments(prob)
+    if "increments" not in cache:
+        cache["increments"] = make_increments(prob)
+    inc = cache["increments"]
     if "sample_gains" not in cache:
-        cache["sample_gains"] = sample_increment_gains(
-            prob.samples.rates, prob.service_time_hours, prob.weeks_per_year * prob.slot_hours,
-            inc, prob.kmax)
+        cache["sample_gains"] = sample_increment_gains(prob, inc, prob.kmax)
     gains = cache["sample_gains"]
     E = prob.eligible_by_sample(holdout=False).sum(axis=(1, 2))
     alpha, lam = u.cvar_alpha, u.cvar_weight
@@ -329,7 +351,8 @@ def solve_cvar(sc, prob: SampledProblem, expected: SolveResult, cache: dict
         status = "optimal"
     report.termination = termination
     obj = float(prob.coverage(teams).sum())
-    bound = max(float(expected.bound), obj)
+    # the SAA bound on expected coverage at the share solved with (the Lagrangian = LP bound)
+    bound = max(float(lagrangian_bound(prob, inc).value), obj)
     res = SolveResult(status, teams, obj, bound, relative_gap(obj, bound), build_s,
                       translate_s, solve_s, report)
     cert = RiskCertificate(alpha=alpha, weight=lam, value=val, bound=rbound, gap=rgap,
@@ -337,149 +360,71 @@ def solve_cvar(sc, prob: SampledProblem, expected: SolveResult, cache: dict
     return res, cert
 
 
+def _at_own_carryover(sc, prob, solve, cache: dict) -> SolveResult:
+    """``solve(problem_at_a_share, cache_for_that_share, start)`` inside the deterministic
+    isolated driver's carried-over-load fixed point
+    (:func:`bheard.optimize.carryover.carryover_fixed_point`): the plan is solved at its own
+    carried-over share (or its status says why not) and its objective is its coverage there.
+    ``cache`` keeps each share's budget-independent work."""
+    if _constrained(sc):  # the constrained driver runs its own carry-over fixed point
+        return solve(prob, cache, None)
+
+    def step(p, start, left):
+        key = None if p.carry_share is None else p.carry_share.tobytes()
+        return solve(p, cache.setdefault(key, {}), start)
+
+    return carryover_fixed_point(prob, step, time_limit_s=sc.solver.time_limit_s,
+                                 tolerance=sc.coverage.tolerance)
+
+
 def run_stochastic(sc, data: SampledProblem, *, start=None, cache=None) -> SolveResult:
     """Registry entry (isolated coverage under demand uncertainty): the SAA plan (or the CVaR
-    plan), the median plan at the same budget, both evaluated on the held-out samples."""
+    plan), the median plan at the same budget, both at their own carried-over load and
+    evaluated on the held-out samples."""
     cache = {} if cache is None else cache
     u = sc.demand.uncertainty
-    saa = cache.setdefault("saa", {})
-    res = _deterministic(sc, data, saa, start)
+    res = _at_own_carryover(sc, data, lambda p, c, st: _deterministic(sc, p, c, st),
+                            cache.setdefault("saa", {}))
     if res.teams is None:
         return res
     expected = risk = None
     if u.objective == "cvar":
         expected = res
-        res, risk = solve_cvar(sc, data, expected, saa)
+        # the CVaR model at the expected plan's own carried-over share, then the CVaR plan
+        # re-solved at its own share by the same fixed point
+        box = {}
+
+        def cvar(p, c, st):
+            r, box["risk"] = solve_cvar(sc, p, expected, c)
+            return r
+
+        res = _at_own_carryover(sc, data, cvar, cache.setdefault("cvar", {}))
+        risk = box.get("risk")
     if "median_rates" not in cache:
         cache["median_rates"] = data.samples.median()
-    median = _deterministic(sc, data.at_rates(cache["median_rates"]),
-                            cache.setdefault("median", {}))
+    median = _at_own_carryover(sc, data.at_rates(cache["median_rates"]),
+                               lambda p, c, st: _deterministic(sc, p, c, st),
+                               cache.setdefault("median", {}))
     if median.teams is not None:
         res.uncertainty = summarize(sc, data, res, median, expected, risk)
     return res
 
 
 # ----------------------------------------------------------------------------------------
-# shared (MEXCLP): per-sample busy probabilities
+# shared: local busy probabilities, one block per sample
 # ----------------------------------------------------------------------------------------
-def _busy_group(sc, prob) -> np.ndarray:
-    S = prob.shape[1]
-    if sc.coverage.busy_probability_by == "tour":
-        return np.unique(prob.slot_tour, return_inverse=True)[1].ravel()
-    return np.arange(S)
-
-
 def solve_shared_saa(sc, prob: SampledProblem) -> SolveResult:
-    """The shared (MEXCLP) model over demand samples (``models/stochastic.md``): the fixed
-    point of :func:`bheard.optimize.fixed_point.solve_shared` with one busy probability per
-    sample and slot; the gains at each step are the sample average
-    (:func:`~bheard.model.stochastic.saa_shared_gains`), the plan comes from the same
-    greedy, LP bound, LP rounding, local search and HiGHS. Objective and bound refer to the
-    gains of the final busy probabilities (as in the deterministic model)."""
-    st, opts = sc.coverage, sc.solver
-    t0 = time.perf_counter()
-    report = SolverReport(time_limit_s=opts.time_limit_s, mip_rel_gap=opts.mip_rel_gap)
-    name = "MEXCLP (sample average)"
-    nan = math.nan
-    diagnosis = diagnose_infeasibility(prob) + diagnose_roles(prob)
-    if diagnosis:
-        report.termination = "infeasible (bheard diagnosis, before solving)"
-        return SolveResult("infeasible", None, nan, nan, nan, time.perf_counter() - t0, 0.0,
-                           0.0, report, diagnosis, coverage_model=name)
-    reach = reach_or_identity(prob)
-    rates = prob.samples.rates
-    E = prob.eligible_by_sample(holdout=False)
-    N, _, S = E.shape
-    group = _busy_group(sc, prob)
-    rho_max = st.max_busy_probability
-    served = st.busy_workload == "served"
-    fixed_q = st.busy_probability is not None
-    q = np.full((N, S), st.busy_probability if fixed_q else st.initial_busy_probability)
-    trace: list[dict] = []
-    teams = None
-    G = None
-    for it in range(1, st.max_iterations + 1):
-        G = saa_shared_gains(prob, E, q, reach)
-        teams = greedy_shared(prob, G, reach)
-        if fixed_q:
-            break
-        counts = in_range(reach, teams)
-        q_plan = shared_busy_by_sample(prob, E, rates, teams, counts, q, rho_max, group, served,
-                                       G.shape[-1])
-        covered = float(covered_from_counts(G, counts).sum())
-        trace.append(fixed_point_trace_row(it, "greedy", q.mean(axis=0), q_plan.mean(axis=0),
-                                           covered)
-                     | {"max_change": float(np.max(np.abs(q_plan - q)))})
-        if float(np.max(np.abs(q_plan - q))) <= st.tolerance:
-            break
-        q = q + step_size(st.damping, len(trace)) * (q_plan - q)
-    report.greedy_objective = float(covered_from_counts(G, in_range(reach, teams)).sum())
-    report.n_increments = int((G > 0).sum())
-    # the final gains: LP bound, LP-rounded + local-search plan; HiGHS when the gap is above
-    # mip_rel_gap (fixed_point.solve_shared's last round)
-    t1 = time.perf_counter()
-    h_teams, h_val, lp_bound = best_heuristic_plan(prob, G, reach)
-    solve_s = time.perf_counter() - t1
-    g_val = report.greedy_objective
-    if h_teams is None or h_val < g_val:
-        h_teams, h_val = teams, g_val
-    teams, best_v = h_teams, h_val
-    report.lp_bound = lp_bound
-    bound, report.bound_source = lp_bound, "highs_lp"
-    report.termination = "LP bound certifies the heuristic plan"
-    report.message = "LP-rounded + local-search plan"
-    status = "feasible"
-    translate_s = 0.0
-    if not math.isfinite(lp_bound) or relative_gap(best_v, lp_bound) > opts.mip_rel_gap:
-        out = solve_shared_mip(prob, G, reach, teams, None,
-                               time_limit_s=max(opts.time_limit_s - (time.perf_counter() - t0),
-                                                0.5),
-                               mip_rel_gap=opts.mip_rel_gap, threads=opts.threads,
-                               highs_options=opts.highs_options, warm_start=opts.warm_start)
-        translate_s = out.translate_seconds
-        solve_s += out.solve_seconds
-        report.termination, report.n_variables, report.n_integer = (
-            out.termination, out.n_variables, out.n_integer)
-        report.message = "MIP start from the heuristic plan" if out.warm else ""
-        if out.teams is not None:
-            v = float(covered_from_counts(G, in_range(reach, out.teams)).sum())
-            if v >= best_v - 1e-9 * max(abs(best_v), 1.0):
-                teams, best_v = out.teams, v
-        status = out.status if out.status not in ("infeasible", "error") else "feasible"
-        if math.isfinite(out.bound) and (not math.isfinite(bound) or out.bound < bound):
-            bound, report.bound_source = out.bound, "highs_mip"
-    counts = in_range(reach, teams)
-    covered = covered_from_counts(G, counts)
-    obj = float(covered.sum())
-    # levels cut by LEVEL_TOL: their largest possible contribution goes into the bound
-    cap = max_in_range(prob, reach)
-    L = G.shape[-1]
-    tail = float((E * q[:, None, :] ** L * (cap > L)[None]).sum(axis=(1, 2)).mean())
-    bound = max(bound + tail, obj) if math.isfinite(bound) else nan
-    report.mip_bound = bound if report.bound_source == "highs_mip" else nan
-    gap = relative_gap(obj, bound) if math.isfinite(bound) else math.inf
-    converged = True
-    q_plan = q
-    if not fixed_q:
-        q_plan = shared_busy_by_sample(prob, E, rates, teams, counts, q, rho_max, group, served,
-                                       L)
-        change = float(np.max(np.abs(q_plan - q)))
-        converged = change <= st.tolerance
-        trace.append(fixed_point_trace_row(len(trace) + 1, "final", q.mean(axis=0),
-                                           q_plan.mean(axis=0), obj) | {"max_change": change})
-    if status in ("feasible", "time_limit_feasible") and gap <= opts.mip_rel_gap:
-        status = "optimal"
-    own = covered_from_counts(G, teams)
-    fp = FixedPointReport(
-        busy_probability=[float(v) for v in q.mean(axis=0)],
-        busy_probability_from_plan=[float(v) for v in q_plan.mean(axis=0)],
-        iterations=len(trace), converged=bool(converged),
-        final_change=(trace[-1]["max_change"] if trace else 0.0), tolerance=st.tolerance,
-        damping=st.damping, levels=int(L), trace=trace)
-    return SolveResult(status, teams, obj, bound, gap,
-                       time.perf_counter() - t0 - translate_s - solve_s, translate_s, solve_s,
-                       report, coverage_model=name, covered=covered, own_covered=own,
-                       teams_in_range=counts, fixed_point=fp)
+    """The shared model over demand samples (``models/stochastic.md``): the deterministic
+    shared driver (:func:`bheard.optimize.fixed_point.solve_shared`: local search, LP bound,
+    LP rounding and HiGHS at frozen gains; the busy-probability fixed point; honest status)
+    whose local busy-probability model has one block per optimization sample
+    (:func:`sample_busy_model`). Gains: the average over samples of each sample's frozen
+    local gains; a plan's own state: its local busy probabilities in every sample; the
+    objective: its expected coverage over the samples at those."""
+    busy = sample_busy_model(prob, sc.coverage, prob.samples.rates)
+    res = solve_shared(prob, sc.solver, sc.coverage, None, busy=busy)
+    res.coverage_model = (res.coverage_model or "") + f" over {prob.samples.n} demand samples"
+    return res
 
 
 def run_stochastic_shared(sc, data: SampledProblem, *, start=None, cache=None) -> SolveResult:
@@ -499,4 +444,4 @@ def run_stochastic_shared(sc, data: SampledProblem, *, start=None, cache=None) -
 
 
 __all__ = ["run_stochastic", "run_stochastic_shared", "solve_cvar", "solve_shared_saa",
-           "summarize", "distribution", "Evaluator"]
+           "summarize", "distribution", "Evaluator", "sample_busy_model"]

@@ -231,9 +231,7 @@ def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> Probl
     times = scenario_travel_times(scenario, sel)
     travel = (np.stack([times[t] for _, t in slots]) if slots
               else np.zeros((0, len(sel), len(sel))))
-    own_trip_h = float(np.median(np.diagonal(travel, axis1=1, axis2=2))) / 60.0 if slots else 0.0
-    work = slot_lagged_rates(hourly, start_how, hours, dm, own_trip_h)
-    inflow = slot_inflow_rates(hourly, start_how, hours, dm, own_trip_h)
+    work, inflow = slot_lags(hourly, start_how, hours, dm, travel)
 
     P, S = len(sel), len(slots)
     lim = scenario.limits
@@ -275,6 +273,19 @@ def problem_from_scenario(scenario, *, rates: np.ndarray | None = None) -> Probl
         inflow_calls_per_hour=inflow, handover=dm.handover, travel_min=travel,
         **extra,
     )
+
+
+def slot_lags(hourly: np.ndarray, start_how: np.ndarray, hours: np.ndarray, dm,
+              travel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P, S) lagged calls/hour behind the workload of each slot and the part of them due to
+    calls arriving in the slot (:func:`bheard.dispatch.slot_lagged_rates`,
+    :func:`bheard.dispatch.slot_inflow_rates`) from (P, 168) hourly calls/hour, with the busy
+    time's trip the median own-precinct trip of ``travel`` (S, P, P) minutes. Linear in
+    ``hourly`` (the demand samples of :mod:`bheard.problem.samples` use it as a matrix)."""
+    own_trip_h = (float(np.median(np.diagonal(travel, axis1=1, axis2=2))) / 60.0
+                  if len(travel) else 0.0)
+    return (slot_lagged_rates(hourly, start_how, hours, dm, own_trip_h),
+            slot_inflow_rates(hourly, start_how, hours, dm, own_trip_h))
 
 
 def select_precincts(table: pd.DataFrame, spec) -> pd.DataFrame:

@@ -170,10 +170,6 @@ def uncertainty_problems(sc) -> list[Problem]:
                            "expected with coverage.mode: shared, equity floors or"
                            " workforce.max_headcount (the CVaR objective is implemented for the"
                            " isolated model without them)"))
-    if shared and sc.coverage.amexclp:
-        out.append(Problem("coverage.amexclp", True, "false with demand.uncertainty (the"
-                           " per-sample busy-probability fixed point is implemented for"
-                           " MEXCLP)"))
     if shared and constrained:
         out.append(Problem("demand.uncertainty", "set", "no equity floors or"
                            " workforce.max_headcount with coverage.mode: shared and demand"
