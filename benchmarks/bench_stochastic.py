@@ -1,6 +1,6 @@
 """Plans under demand uncertainty: solve times against one deterministic solve, same run.
 
-Citywide (``scenarios/dcs_citywide.yaml``: 78 precincts x 21 slots, K = 4) with
+Citywide isolated (``scenarios/dcs_citywide_isolated.yaml``: 78 precincts x 21 slots, K = 4) with
 ``demand.uncertainty: {cv: 0.3}`` (a lognormal factor per precinct, A-demand-cv) and N
 optimization samples. Measured in one process, each figure the median of ``--repeat`` runs:
 
@@ -12,12 +12,13 @@ optimization samples. Measured in one process, each figure the median of ``--rep
   (the samples' per-cell median) for comparison;
 * the whole stochastic ``bheard.solve``: samples (N + 1,000 held out), SAA plan, median plan,
   evaluation of both on the held-out samples;
-* for N = 100 also the CVaR objective, the shipped forecast-uncertainty scenario and the
-  shared (MEXCLP) citywide scenario, each against its deterministic twin.
+* for N = 100 also the CVaR objective and the shipped forecast-uncertainty scenario, each
+  against its deterministic twin; with ``--shared`` the default's cross-precinct model (local
+  busy probabilities) too (slow: the approximate hypercube on every draw).
 
 Prints times, gaps and the ratio to the deterministic solve, and how time grows with N.
 
-    python benchmarks/bench_stochastic.py [--samples 10,30,100,300,1000] [--repeat 3]
+    python benchmarks/bench_stochastic.py [--samples 10,30,100,300,1000] [--repeat 3] [--shared]
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from bheard.optimize.registry import formulation_for
 from bheard.optimize.stochastic import _deterministic
 
 REPO = Path(__file__).resolve().parents[1]
-CITY = REPO / "scenarios" / "dcs_citywide.yaml"
+#: the isolated twin of the default: the exact SAA (the shared SAA runs the approximate
+#: hypercube on every draw; --shared times it, minutes to an hour)
+CITY = REPO / "scenarios" / "dcs_citywide_isolated.yaml"
 
 
 def timed(fn, repeat: int):
@@ -50,6 +53,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", default="10,30,100,300,1000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--shared", action="store_true",
+                    help="also time the shared (cross-precinct) SAA on the default (slow)")
     args = ap.parse_args()
     grid = [int(x) for x in args.samples.split(",")]
     base = bheard.load_scenario(CITY)
@@ -95,13 +100,15 @@ def main() -> None:
     t_fu, p = timed(lambda: bheard.solve(fc), args.repeat)
     print(f"forecast scenario: deterministic {t_fd:.2f} s, with 100 + 1,000 predictive samples"
           f" {t_fu:.2f} s ({t_fu / t_fd:.1f}x), gap {p.gap:.1e}")
-    sh = bheard.load_scenario(REPO / "scenarios" / "dcs_citywide_shared.yaml")
+    if not args.shared:
+        return
+    sh = bheard.load_scenario(REPO / "scenarios" / "dcs_citywide.yaml")
     bheard.solve(sh)
     t_sd, _ = timed(lambda: bheard.solve(sh), args.repeat)
     shu = sh.with_overrides(**{"demand.uncertainty": {"cv": 0.3}})
     t_su, p = timed(lambda: bheard.solve(shu), args.repeat)
     u = p.uncertainty
-    print(f"shared (MEXCLP) citywide: deterministic {t_sd:.2f} s, 100 + 1,000 samples"
+    print(f"shared (local busy probabilities) citywide: deterministic {t_sd:.2f} s, 100 + 1,000 samples"
           f" {t_su:.2f} s ({t_su / t_sd:.1f}x; the median plan is one deterministic solve),"
           f" gap {p.gap:.1e}, fixed point converged {p.fixed_point.converged}; held-out"
           f" {u.plan.expected_share:.2%} vs median plan {u.median_plan.expected_share:.2%}"

@@ -150,7 +150,7 @@ def print_uncertainty(plan, output=None) -> None:
     out.line(f"    median plan: {band(m)}; {fmt(m.expected_covered_calls, 'calls')}"
              f" calls/year (it promises {fmt(u.median_plan_planned_share, 'share')} at the"
              f" median demand)")
-    out.line(f"    value of the stochastic solution: {u.value_of_stochastic_solution:+,.0f}"
+    out.line(f"    value of the stochastic solution: {round(u.value_of_stochastic_solution) + 0.0:+,.0f}"
              f" calls/year (standard error {u.value_of_stochastic_solution_se:,.0f})")
     if u.expected_plan is not None and u.risk is not None:
         e = u.expected_plan
