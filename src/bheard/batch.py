@@ -39,8 +39,8 @@ import pandas as pd
 from bheard import __version__
 from bheard.data import data_dir
 from bheard.errors import BatchError, InputError, OutputError, Problem
-from bheard.io import (atomic_write_csv, atomic_write_json, ensure_dir, fsync_dir, read_unit,
-                       safe_filename)
+from bheard.io import (atomic_write_csv, atomic_write_json, ensure_dir, fsync_dir, pid_alive,
+                       read_unit, safe_filename)
 from bheard.optimize import solve
 from bheard.plan import PLAN_KIND
 from bheard.scenario import load_scenario
@@ -264,17 +264,8 @@ def _remove_stale_temps(out_dir: Path) -> None:
             pid = int(tmp.name.rsplit("-", 1)[1])
         except ValueError:
             continue
-        if pid == os.getpid() or not _alive(pid):
+        if pid == os.getpid() or not pid_alive(pid):
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bheard.cli.common import check, fail_input, fmt, out_console
+from bheard.cli.common import check, check_outputs, fail_input, fmt, out_console
 from bheard.errors import InputError
 
 
@@ -93,12 +93,7 @@ def buildout(
               "a number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
-        from bheard.io import check_writable
-
-        if out is not None:  # found before the solve, not after it
-            check_writable(out)
-        if xlsx is not None:
-            check_writable(xlsx, folder=False)
+        check_outputs(out, xlsx)  # found before the solve, not after it
         from bheard.cli.common import status
 
         with status("solving the ramp (steady state, greedy ramp, then HiGHS)..."):

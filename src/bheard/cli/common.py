@@ -243,3 +243,14 @@ def check(condition: bool, field: str, value, expected: str) -> None:
     """Raise :class:`InputError` for a bad command-line value unless ``condition``."""
     if not condition:
         raise InputError.single(field, field, value, expected)
+
+
+def check_outputs(out=None, xlsx=None) -> None:
+    """Before a long run: the output folder (``--out``) and workbook (``--xlsx``) can be
+    written (:func:`bheard.io.check_writable`; an :class:`OutputError` otherwise, exit 3)."""
+    from bheard.io import check_writable
+
+    if out is not None:
+        check_writable(out)
+    if xlsx is not None:
+        check_writable(xlsx, folder=False)

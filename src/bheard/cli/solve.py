@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import bheard
-from bheard.cli.common import Output, check, fail_input, fmt, format_option, out_console
+from bheard.cli.common import Output, check, check_outputs, fail_input, fmt, format_option, out_console
 from bheard.errors import InputError
 
 
@@ -209,12 +209,7 @@ def solve(
               "--time-limit", time_limit, "a finite number > 0 (seconds)")
         check(not report or out is not None, "--report", True,
               "--out DIR as well (the report is written there)")
-        from bheard.io import check_writable
-
-        if out is not None:  # found before the solve, not after it
-            check_writable(out)
-        if xlsx is not None:
-            check_writable(xlsx, folder=False)
+        check_outputs(out, xlsx)  # found before the solve, not after it
         plan = bheard.solve(scenario, budget_usd=budget, time_limit_s=time_limit)
     except InputError as exc:
         fail_input(exc)
