@@ -575,8 +575,13 @@ def test_one_sample_saa_equals_the_deterministic_solve(mode):
         ref = solve_scenario_problem(sc, det)
     assert saa.status == ref.status and saa.status in ("optimal", "time_limit_feasible")
     assert saa.objective == pytest.approx(ref.objective, rel=1e-6)
-    # the bounds of two solves stopped at the 1e-4 gap (their fixed points agree to rounding)
-    assert saa.bound == pytest.approx(ref.bound, rel=2e-4)
+    # each bound certifies its own final frozen estimate (shared: within the fixed point's
+    # tolerance of the plan's own busy probabilities), so the two bounds agree up to that
+    # tolerance, not to the MIP gap (measured: 2e-4 on one machine, 5e-4 on another)
+    for res in (saa, ref):
+        assert res.bound >= res.objective * (1 - 1e-9)
+    eligible = float(det.eligible_calls_per_year().sum())
+    assert abs(saa.bound - ref.bound) <= sc.coverage.tolerance * eligible
     assert np.allclose(saa.covered, ref.covered, rtol=1e-6, atol=1e-6)
 
 
