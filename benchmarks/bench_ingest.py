@@ -61,7 +61,8 @@ def main() -> None:
 
     from bheard.demand.synth import SynthConfig, synthesize
 
-    other = 9.0  # real export: ~1.6M rows/yr for ~175k MH calls (facts rows 48, 58)
+    other = 9.0  # real export: ~1.6M rows/yr for ~175k MH calls (S-mh-calls-2024 in docs/sources.md: ~174,000 MH calls;
+    # S-ems-dispatch: ~1.6M EMS dispatch rows a year, about 9 per MH call)
     years = args.rows / (175_000 * (1 + other)) * 1.075  # the first months of 2022 are below the annual mean
     tmpdir = tempfile.TemporaryDirectory()
     path = args.keep or Path(tmpdir.name) / ("ems_bench.csv.gz" if args.gzip else "ems_bench.csv")
