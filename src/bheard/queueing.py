@@ -148,19 +148,32 @@ def busy_set_factors(N: int, rho: float, kmax: int) -> np.ndarray:
     rho = float(np.clip(rho, 0.0, 1.0 - 1e-12))
     if rho <= 0.0:
         return A
-    a = float(load_for_occupancy(N, rho))
+    return busy_set_factors_at_loads(N, np.array([load_for_occupancy(N, rho)]), kmax)[0]
+
+
+def busy_set_factors_at_loads(N: int, loads: np.ndarray, kmax: int) -> np.ndarray:
+    """(R, kmax + 1) :func:`busy_set_factors` of the symmetric N-server loss system at each
+    offered load in ``loads`` (Erlangs, R of them, vectorised), each divided by the occupancy
+    that load reaches; 0 beyond ``k > N``. Non-finite entries (occupancy 0) are left to the
+    caller."""
+    loads = np.asarray(loads, dtype=float)
+    A = np.zeros((len(loads), kmax + 1))
+    A[:, 0] = 1.0
+    if N < 1:
+        return A
     m = np.arange(N + 1)
-    logp = m * math.log(max(a, 1e-300)) - gammaln(m + 1.0)
-    p = np.exp(logp - logp.max())
-    p /= p.sum()
-    r = float((m * p).sum()) / N  # the occupancy reached (= rho up to the bisection)
+    logp = m[None, :] * np.log(np.maximum(loads, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
+    p = np.exp(logp - logp.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    occ = (p * m[None, :]).sum(axis=1) / N  # the occupancy reached (= rho up to the bisection)
     log_fall_N = 0.0
     log_fall_m = np.zeros(N + 1)
     for k in range(1, min(kmax, N) + 1):
         log_fall_N += math.log(N - k + 1)
         with np.errstate(divide="ignore"):
             log_fall_m = log_fall_m + np.log(np.maximum(m - k + 1, 0))
-        A[k] = float((p * np.exp(log_fall_m - log_fall_N)).sum()) / r ** k
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            A[:, k] = (p * np.exp(log_fall_m - log_fall_N)[None, :]).sum(axis=1) / occ ** k
     return A
 
 

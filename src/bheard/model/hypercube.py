@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bheard.model.base import Preferences, covered_from_counts, preferences
-from scipy.special import gammaln
 
-from bheard.queueing import erlang_b, erlang_b_table, load_for_occupancy
+from bheard.queueing import (busy_set_factors_at_loads, erlang_b, erlang_b_table,
+                             load_for_occupancy)
 
 #: occupancy grid of the all-busy tables of :func:`all_busy_at` (interpolated in between)
 RHO_GRID = np.linspace(0.0, 0.9995, 4001)
@@ -148,26 +148,14 @@ def _factor_grid(N: int, rhos: np.ndarray, kmax: int, loads: np.ndarray | None =
     (vectorised); 0 beyond ``k > N``. ``loads``: the fleet's offered loads at those
     occupancies when already known."""
     R = len(rhos)
-    A = np.zeros((R, kmax + 1))
-    A[:, 0] = 1.0
     if N < 1:
+        A = np.zeros((R, kmax + 1))
+        A[:, 0] = 1.0
         return A
     r = np.clip(np.asarray(rhos, float), 1e-9, 1.0 - 1e-9)
     a = (np.atleast_1d(load_for_occupancy(np.full(R, N), r, closed_form=True))
          if loads is None else np.asarray(loads, dtype=float))
-    m = np.arange(N + 1)
-    logp = m[None, :] * np.log(np.maximum(a, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    occ = (p * m[None, :]).sum(axis=1) / N
-    log_fall_N = 0.0
-    log_fall_m = np.zeros(N + 1)
-    for k in range(1, min(kmax, N) + 1):
-        log_fall_N += np.log(N - k + 1)
-        with np.errstate(divide="ignore"):
-            log_fall_m = log_fall_m + np.log(np.maximum(m - k + 1, 0))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            A[:, k] = (p * np.exp(log_fall_m - log_fall_N)[None, :]).sum(axis=1) / occ ** k
+    A = busy_set_factors_at_loads(N, a, kmax)
     bad = ~np.isfinite(A) | (np.asarray(rhos)[:, None] <= 1e-6)
     A[bad] = 1.0
     A[:, min(kmax, N) + 1:] = 0.0
