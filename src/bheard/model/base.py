@@ -129,6 +129,14 @@ def in_range(reach, teams: np.ndarray) -> np.ndarray:
     return np.einsum("sij,js->is", reach.astype(np.int64), np.asarray(teams, dtype=np.int64))
 
 
+def slot_in_range(reach, s: int, teams_s: np.ndarray) -> np.ndarray:
+    """(P,) teams in range of each precinct in slot ``s`` (one column of :func:`in_range`)."""
+    x = np.asarray(teams_s)
+    if isinstance(reach, Preferences):
+        return np.append(x, np.zeros(1, dtype=x.dtype))[reach.loc[s]].sum(axis=1)
+    return np.asarray(reach[s], dtype=np.int64) @ x.astype(np.int64)
+
+
 def scatter(reach, values: np.ndarray) -> np.ndarray:
     """(P, S) ``out[j, s] = sum_i reach[s, i, j] values[i, s]``: what a team at ``j`` in slot
     ``s`` sees of a per-precinct quantity (e.g. the next team's gain) over its range."""

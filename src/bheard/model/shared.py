@@ -28,7 +28,6 @@ the Pyomo builder and the LP as arrays; the fixed-point driver is
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ from bheard.model.base import (
     members,
     runs,
     scatter,
+    slot_in_range,
     slot_scatter,
 )
 from bheard.model.equity import Floors, deficits, meets_floors
@@ -146,60 +146,152 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                     break
             if not done:
                 break
-    # phase B: marginal covered calls per dollar. Slots interact only through the budget and
-    # the role caps, so a heap of each slot's best team gives the sequential greedy while
-    # recomputing only the slot that changed (with preference lists, only the locations whose
-    # range shares a precinct with the team just added: the same sums in the same order).
-    dead = np.zeros((P, S), dtype=bool)
-    ratio = np.zeros((P, S))
-    M = np.zeros((P, S))  # marginal covered calls of one more team at (j, s)
+    # phase B: marginal covered calls per dollar (all slots in lock-step, below)
+    return _greedy_by_ratio(prob, G, reach, teams, counts, budget, cap_left, fte, role_left)
 
-    def slot_gain(s):
-        c = counts[:, s]
-        return np.where(c < L, G[np.arange(P), s, np.minimum(c, L - 1)], 0.0)
 
-    def refresh(s, j):
-        """M[:, s] after a team was added at (j, s)."""
-        if inv is None:
-            M[:, s] = slot_scatter(reach, s, slot_gain(s))
-            return
-        near = np.unique(reach.loc[s, inv.members(s, j), :])
-        near = near[near < P]
-        idx_i, idx_j = inv.members_of_many(s, near)
-        c = counts[idx_i, s]
-        ng = np.where(c < L, G[idx_i, s, np.minimum(c, L - 1)], 0.0)
-        M[near, s] = np.bincount(idx_j, weights=ng, minlength=P)[near]
+#: relative width of a ratio band of the lock-step greedy (any width gives the same plan)
+BAND_WIDTH = 0.05
 
+
+def _greedy_by_ratio(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
+                     counts: np.ndarray, budget: float, cap_left: np.ndarray, fte: np.ndarray,
+                     role_left: np.ndarray) -> np.ndarray:
+    """Phase B of :func:`greedy_shared`: add the team with the most covered calls per dollar
+    until the budget, slot caps, role caps or ``max_teams`` stop it (a slot whose next team no
+    longer fits the budget or a role cap is closed, as its later teams would not fit either).
+
+    Slots interact only through the budget and the role caps, and within a slot the best
+    ratio never rises (a team only lowers the next gains of the precincts it reaches), so the
+    sequential greedy is the merge, by ratio, of each slot's own greedy sequence. Those are
+    generated for all slots at once, one team per slot per round, band by band of ratio
+    (every team of a band has a higher ratio than every later one), and each band is merged
+    in ratio order (ties: lower slot, then earlier team) with the budget. The result is the
+    one-team-at-a-time greedy's (the same sums in the same order), at O(S) teams per step.
+    """
+    P, S = prob.shape
+    L = G.shape[-1]
+    pref = reach if isinstance(reach, Preferences) else _dense_to_preferences(reach)
+    inv = _AllSlotInverse(pref)
+    cost = prob.team_cost_per_year()
+    cost_pos = cost > 0
+    teams = teams.copy()
+    gen = teams.T.copy()  # (S, P) generated teams (= accepted while the slot is open)
+    cnt = np.ascontiguousarray(counts.T)  # (S, P) teams in range, generated
+    maxT = np.ascontiguousarray(prob.max_teams.T)
+    slot_ix = np.arange(S)
+    Gt = np.ascontiguousarray(np.transpose(G, (1, 0, 2)))  # (S, P, L)
+
+    def next_gain(s_, i_):
+        c_ = cnt[s_, i_]
+        return np.where(c_ < L, Gt[s_, i_, np.minimum(c_, L - 1)], 0.0)
+
+    ng = np.where(cnt < L, np.take_along_axis(Gt, np.minimum(cnt, L - 1)[..., None], -1)[..., 0],
+                  0.0)
+    M = np.empty((S, P))
     for s in range(S):
-        M[:, s] = slot_scatter(reach, s, slot_gain(s))
+        M[s] = slot_scatter(pref, s, ng[s])
 
-    def best_of(s):
-        m = M[:, s]
-        r = m / cost[s] if cost[s] > 0 else np.where(m > 0, np.inf, 0.0)
-        r[dead[:, s] | (teams[:, s] >= prob.max_teams[:, s]) | (m <= 1e-12)] = -1.0
-        ratio[:, s] = r
-        j = int(np.argmax(r))
-        return float(r[j]), j
+    def ratio_of(s_, j_):
+        m_ = M[s_, j_]
+        r_ = np.where(cost_pos[s_], m_ / np.where(cost_pos[s_], cost[s_], 1.0),
+                      np.where(m_ > 0, np.inf, 0.0))
+        r_[(gen[s_, j_] >= maxT[s_, j_]) | (m_ <= 1e-12)] = -1.0
+        return r_
 
-    heap = []
+    R = np.empty((S, P))
     for s in range(S):
-        r, j = best_of(s)
-        if r >= 0:
-            heap.append((-r, s, j))
-    heapq.heapify(heap)
-    while heap:
-        neg, s, j = heapq.heappop(heap)
-        if cap_left[s] < 1 or cost[s] > budget * (1 + 1e-12) + 1e-9:
-            continue  # the slot is full or unaffordable for good (both only shrink)
-        if fits(j, s):
-            add(j, s)
-            refresh(s, j)
-        else:
-            dead[j, s] = True
-        r, j = best_of(s)
-        if r >= 0:
-            heapq.heappush(heap, (-r, s, j))
+        R[s] = ratio_of(np.full(P, s), np.arange(P))
+    alive = np.ones(S, dtype=bool)  # not closed by the budget or a role cap
+    gcap = cap_left.astype(float).copy()  # slot cap left for generation
+    closed_budget = lambda: cost > budget * (1 + 1e-12) + 1e-9  # noqa: E731
+    while True:
+        live = alive & (gcap >= 1) & ~closed_budget()
+        best_j = np.argmax(R, axis=1)
+        best_r = R[slot_ix, best_j]
+        best_r[~live] = -1.0
+        top = float(best_r.max())
+        if top < 0:
+            break
+        tau = top * (1.0 - BAND_WIDTH) if math.isfinite(top) else top
+        items_r, items_s, items_j = [], [], []
+        while True:
+            act = np.flatnonzero(best_r >= tau)
+            if not act.size:
+                break
+            ja = best_j[act]
+            items_r.append(best_r[act]); items_s.append(act); items_j.append(ja)
+            gen[act, ja] += 1
+            gcap[act] -= 1
+            ii, pi = inv.members_many(act, ja)
+            si = act[pi]
+            cnt[si, ii] += 1
+            ng[si, ii] = next_gain(si, ii)
+            near = pref.loc[si, ii, :]
+            keys = (si[:, None] * (P + 1) + near)[near < P]
+            keys = np.unique(np.concatenate([keys, act * (P + 1) + ja]))
+            sn, jn = keys // (P + 1), keys % (P + 1)
+            i2, p2 = inv.members_many(sn, jn)
+            M[sn, jn] = np.bincount(p2, weights=ng[sn[p2], i2], minlength=keys.size)
+            R[sn, jn] = ratio_of(sn, jn)
+            best_j[act] = np.argmax(R[act], axis=1)
+            best_r[act] = R[act, best_j[act]]
+            best_r[act[gcap[act] < 1]] = -1.0
+        # merge the band with the budget, slot caps and role caps
+        r_all = np.concatenate(items_r)
+        s_all = np.concatenate(items_s)
+        j_all = np.concatenate(items_j)
+        order = np.lexsort((np.arange(r_all.size), s_all, -r_all))
+        for s, j in zip(s_all[order].tolist(), j_all[order].tolist()):
+            if not alive[s]:
+                continue
+            if cap_left[s] < 1 or cost[s] > budget * (1 + 1e-12) + 1e-9:
+                alive[s] = False
+                continue
+            if len(fte) and not bool((fte[:, s] <= role_left + 1e-9).all()):
+                alive[s] = False
+                continue
+            teams[j, s] += 1
+            budget -= cost[s]
+            cap_left[s] -= 1
+            if len(fte):
+                role_left -= fte[:, s]
     return teams
+
+
+def _dense_to_preferences(reach: np.ndarray) -> Preferences:
+    """Preference lists (in index order) of a dense (S, P, P) reach array."""
+    from bheard.model.base import preferences
+    return preferences(np.asarray(reach, dtype=bool), None, 0.0)
+
+
+class _AllSlotInverse:
+    """For preference lists: the precincts a team at ``j`` can serve in slot ``s`` (ascending),
+    for many (s, j) pairs at once (one table when every slot has the same lists)."""
+
+    def __init__(self, pref: Preferences):
+        loc = pref.loc
+        S, P, L = loc.shape
+        self.P = P
+        self.same = S == 1 or loc.strides[0] == 0
+        if self.same:
+            flat = np.asarray(loc[0]).ravel()
+            order = np.argsort(flat, kind="stable")
+            self.i_sorted = order // L
+            self.starts = np.searchsorted(flat[order], np.arange(P + 2))
+        else:
+            key = (np.arange(S)[:, None, None] * (P + 1) + loc).ravel()
+            order = np.argsort(key, kind="stable")
+            self.i_sorted = (order // L) % P
+            self.starts = np.searchsorted(key[order], np.arange(S * (P + 1) + 1))
+
+    def members_many(self, s: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(precincts, pair index): every precinct served by each (s[k], j[k]) pair."""
+        k = j if self.same else s * (self.P + 1) + j
+        lo, hi = self.starts[k], self.starts[k + 1]
+        n = hi - lo
+        pos = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+        return self.i_sorted[pos], np.repeat(np.arange(len(k)), n)
 
 
 class _SlotInverse:
@@ -227,14 +319,6 @@ class _SlotInverse:
         i_sorted, starts = self._slot(s)
         return i_sorted[starts[j]:starts[j + 1]]
 
-    def members_of_many(self, s: int, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(precincts, locations): every (i, j) pair with j in ``js`` (ascending i per j)."""
-        i_sorted, starts = self._slot(s)
-        lo, hi = starts[js], starts[js + 1]
-        n = hi - lo
-        pos = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
-        return i_sorted[pos], np.repeat(js, n)
-
 
 def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
                  floors: Floors | None = None, max_moves: int = 5000) -> np.ndarray:
@@ -243,6 +327,10 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
     take the best improving move until none improves. Keeps budget, slot caps, role caps and
     bounds; with equity floors a move that breaks one is undone and banned until the next
     accepted move.
+
+    A move changes at most two slots, and a slot's gains, losses and best relocation depend
+    on that slot alone: they are kept per slot and recomputed only for the slots a move
+    touched (the same moves as recomputing everything, at O(P) instead of O(P S) a move).
     """
     P, S = prob.shape
     L = G.shape[-1]
@@ -252,36 +340,72 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
     rows = np.arange(P)
     guard = floors is not None and floors.active
     banned: set = set()
+    c = in_range(reach, t)
+    gain = np.empty((P, S))
+    loss = np.empty((P, S))
+    gbest, gj = np.empty(S), np.zeros(S, dtype=np.int64)
+    lbest, lj = np.empty(S), np.zeros(S, dtype=np.int64)
+    slot_n = t.sum(axis=0)
+    reloc: dict[int, list] = {}  # slot -> its best relocations [(delta, j, k2)], until touched
+
+    def refresh(s: int) -> None:
+        cs = slot_in_range(reach, s, t[:, s])
+        c[:, s] = cs
+        gnext = np.where(cs < L, G[rows, s, np.minimum(cs, L - 1)], 0.0)
+        gprev = np.where((cs > 0) & (cs <= L), G[rows, s, np.clip(cs - 1, 0, L - 1)], 0.0)
+        g = slot_scatter(reach, s, gnext)
+        lo = slot_scatter(reach, s, gprev)
+        g[(t[:, s] >= prob.max_teams[:, s]) | (slot_n[s] >= prob.slot_cap[s])] = -np.inf
+        lo[t[:, s] <= prob.min_teams[:, s]] = np.inf
+        gain[:, s], loss[:, s] = g, lo
+        gj[s], lj[s] = int(np.argmax(g)), int(np.argmin(lo))
+        gbest[s], lbest[s] = g[gj[s]], lo[lj[s]]
+        reloc.pop(s, None)
+
+    def relocations(s: int) -> list:
+        """The slot's three cheapest removals, each with its best new location (exact)."""
+        got = reloc.get(s)
+        if got is None:
+            got = []
+            for j in np.argsort(loss[:, s])[:3].tolist():
+                if not np.isfinite(loss[j, s]):
+                    break
+                c2 = c[:, s] - members(reach, s, j)
+                g2 = np.where(c2 < L, G[rows, s, np.minimum(c2, L - 1)], 0.0)
+                add = slot_scatter(reach, s, g2)
+                add[(t[:, s] >= prob.max_teams[:, s])] = -np.inf
+                add[j] = -np.inf
+                k2 = int(np.argmax(add))
+                got.append((float(add[k2] - loss[j, s]), j, k2))
+            reloc[s] = got
+        return got
+
+    def change(s: int, j: int, d: int) -> None:
+        t[j, s] += d
+        slot_n[s] += d
+
+    for s in range(S):
+        refresh(s)
+    threshold = 1e-9 * max(1.0, float(G[..., 0].sum())) * 1e-3
     for _ in range(max_moves):
-        c = in_range(reach, t)
-        gnext = np.where(c < L, np.take_along_axis(G, np.minimum(c, L - 1)[..., None], -1)[..., 0],
-                         0.0)
-        prev = np.clip(c - 1, 0, L - 1)
-        gprev = np.where((c > 0) & (c <= L),
-                         np.take_along_axis(G, prev[..., None], -1)[..., 0], 0.0)
-        gain = scatter(reach, gnext)
-        loss = scatter(reach, gprev)
-        cap_ok = t.sum(axis=0) < prob.slot_cap
-        gain[(t >= prob.max_teams) | ~cap_ok[None, :]] = -np.inf
-        loss[t <= prob.min_teams] = np.inf
-        left = prob.team_budget_usd_per_year - float((t.sum(axis=0) * cost).sum())
-        role_left = (prob.role_cap - fte @ t.sum(axis=0)) if len(fte) else np.zeros(0)
-        gbest, gj = gain.max(axis=0), gain.argmax(axis=0)
-        lbest, lj = loss.min(axis=0), loss.argmin(axis=0)
+        left = prob.team_budget_usd_per_year - float((slot_n * cost).sum())
+        role_left = (prob.role_cap - fte @ slot_n) if len(fte) else np.zeros(0)
         # add where money is left
         addable = cost <= left * (1 + 1e-12) + 1e-9
         if len(fte):
             addable &= (fte <= role_left[:, None] + 1e-9).all(axis=0)
         ga = np.where(addable, gbest, -np.inf)
-        for s2 in range(S):
-            if ("a", s2, int(gj[s2])) in banned:
-                ga[s2] = -np.inf
+        for mv in banned:
+            if mv[0] == "a" and gj[mv[1]] == mv[2]:
+                ga[mv[1]] = -np.inf
         if ga.max() > 1e-9:
             s2 = int(ga.argmax())
-            t[gj[s2], s2] += 1
+            j2 = int(gj[s2])
+            change(s2, j2, +1)
             if guard and not meets_floors(G, reach, t, floors):
-                t[gj[s2], s2] -= 1
-                banned.add(("a", s2, int(gj[s2])))
+                change(s2, j2, -1)
+                banned.add(("a", s2, j2))
+            refresh(s2)
             continue
         # cross-slot move: remove in s (row), add in s2 (column); exact delta
         D = gbest[None, :] - lbest[:, None]
@@ -295,39 +419,30 @@ def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
                 D[mv[1], mv[2]] = -np.inf
         k = np.unravel_index(int(np.argmax(D)), D.shape)
         best = (float(D[k]), ("x", int(k[0]), int(k[1])))
-        threshold = 1e-9 * max(1.0, float(G[..., 0].sum())) * 1e-3
-        # within-slot relocation (exact check of the cheapest removals): only when no
-        # cross-slot move improves (it costs a scan of every slot)
+        # within-slot relocation: only when no cross-slot move improves
         for s in (range(S) if best[0] <= threshold else ()):
-            for j in np.argsort(loss[:, s])[:3].tolist():
-                if not np.isfinite(loss[j, s]):
-                    break
-                c2 = c[:, s] - members(reach, s, j)
-                g2 = np.where(c2 < L, G[rows, s, np.minimum(c2, L - 1)], 0.0)
-                add = slot_scatter(reach, s, g2)
-                add[(t[:, s] >= prob.max_teams[:, s])] = -np.inf
-                add[j] = -np.inf
-                k2 = int(np.argmax(add))
-                d = float(add[k2] - loss[j, s])
+            for d, j, k2 in relocations(s):
                 if d > best[0] and ("r", s, j, k2) not in banned:
                     best = (d, ("r", s, j, k2))
         if best[0] <= threshold:
             break
         mv = best[1]
-        before = t.copy()
         if mv[0] == "x":
             mv = ("x", mv[1], mv[2], int(lj[mv[1]]), int(gj[mv[2]]))
-            t[mv[3], mv[1]] -= 1
-            t[mv[4], mv[2]] += 1
+            steps = [(mv[1], mv[3], -1), (mv[2], mv[4], +1)]
         else:
             _, s, j, k2 = mv
-            t[j, s] -= 1
-            t[k2, s] += 1
+            steps = [(s, j, -1), (s, k2, +1)]
+        for s, j, d in steps:
+            change(s, j, d)
         if guard and not meets_floors(G, reach, t, floors):
-            t = before
+            for s, j, d in steps:
+                change(s, j, -d)
             banned.add(mv)
         else:
             banned.clear()
+        for s in {st[0] for st in steps}:
+            refresh(s)
     if floors is not None and floors.active and not meets_floors(G, reach, t, floors):
         return np.asarray(teams, dtype=np.int64)
     return t
@@ -589,3 +704,4 @@ def diagnose_roles(prob: ProblemData) -> list[str]:
             out.append(f"{prob.min_teams_label} needs {need[r]:,.1f} FTE {name} but"
                        f" workforce.max_headcount.{name} allows {prob.role_cap[r]:,.1f}")
     return out
+
