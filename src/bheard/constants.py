@@ -35,6 +35,9 @@ BOUND_SOURCES: dict[str, str] = {
     "lagrangian_lp": "LP relaxation bound computed by bheard's Lagrangian bisection (exact LP"
                      " value, models/isolated_coverage.md)",
     "highs_lp": "LP relaxation solved by HiGHS",
+    "slot_lp": "LP relaxation bound with the budget priced out: one LP per slot solved by HiGHS,"
+               " minimised over the budget price (a valid bound at every price; the LP value at"
+               " the best one; models/shared_coverage.md)",
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
     "decided": "every team decided by fixing (reduced-cost and exchange): the plan is the only"
                 " candidate",

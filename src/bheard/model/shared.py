@@ -705,3 +705,78 @@ def diagnose_roles(prob: ProblemData) -> list[str]:
                        f" workforce.max_headcount.{name} allows {prob.role_cap[r]:,.1f}")
     return out
 
+
+# ----------------------------------------------------------------------------------------
+# the LP relaxation priced by slot (budget dualized): one LP per slot, as arrays
+# ----------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class SlotLpGroup:
+    """Slots whose LPs share one constraint matrix (the same preference lists).
+
+    Columns: ``x_j`` for every location ``j`` (teams in the slot), then ``z`` levels
+    ``z_index`` (cell, level) for every level that is positive in some slot of the group.
+    Rows: one link row per cell with levels (``sum_n z_in - sum_{j in range} x_j <= 0``),
+    then the slot cap (``sum_j x_j <= cap_s``)."""
+
+    base: ArrayModel
+    slots: np.ndarray
+    z_index: np.ndarray  # (nz, 2) (i, n)
+
+
+def slot_lp_groups(prob: ProblemData, G: np.ndarray, pref: Preferences) -> list[SlotLpGroup]:
+    """The LP of :func:`shared_lp_arrays` split by slot once the budget row is priced out
+    (``models/shared_coverage.md``, "LP bound by slot"); slots with identical preference
+    lists share a matrix."""
+    from scipy import sparse
+
+    P, S = prob.shape
+    loc = pref.loc
+    if S == 1 or loc.strides[0] == 0:
+        keys = {0: np.arange(S)}
+    else:
+        by: dict = {}
+        for s in range(S):
+            by.setdefault(loc[s].tobytes(), []).append(s)
+        keys = {v[0]: np.asarray(v) for v in by.values()}
+    npos = (G > 0).sum(axis=-1)  # (P, S) positive levels (a prefix: G falls with the level)
+    out = []
+    for s0, slots in keys.items():
+        lmax = npos[:, slots].max(axis=1)  # (P,)
+        cells = np.flatnonzero(lmax > 0)
+        zi = np.column_stack([np.repeat(cells, lmax[cells]),
+                              np.concatenate([np.arange(k) for k in lmax[cells]])
+                              if cells.size else np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        nz = len(zi)
+        row_of_cell = -np.ones(P, dtype=np.int64)
+        row_of_cell[cells] = np.arange(cells.size)
+        lo_ = np.asarray(loc[s0])[cells]  # (cells, L) locations in range
+        r_idx, l_idx = np.nonzero(lo_ < P)
+        rows = [row_of_cell[zi[:, 0]], r_idx, np.full(P, cells.size)]
+        cols = [P + np.arange(nz), lo_[r_idx, l_idx], np.arange(P)]
+        vals = [np.ones(nz), -np.ones(r_idx.size), np.ones(P)]
+        m = cells.size + 1
+        A = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                       np.concatenate(cols))), shape=(m, P + nz))
+        base = ArrayModel(c=np.zeros(P + nz), A=A, row_lo=np.full(m, -np.inf),
+                          row_hi=np.zeros(m), col_lo=np.zeros(P + nz),
+                          col_hi=np.ones(P + nz), maximize=True)
+        out.append(SlotLpGroup(base=base, slots=np.asarray(slots), z_index=zi))
+    return out
+
+
+def slot_lp_vectors(prob: ProblemData, G: np.ndarray, group: SlotLpGroup, s: int,
+                    price_per_usd: float) -> tuple[np.ndarray, ...]:
+    """(c, col_lo, col_hi, row_lo, row_hi) of slot ``s``'s LP at the budget price
+    ``price_per_usd`` (covered calls/year per USD/year): ``max sum G z - price * cost_s *
+    sum_j x_j`` over the slot's link rows and cap."""
+    P = prob.shape[0]
+    zi = group.z_index
+    g = G[zi[:, 0], s, zi[:, 1]]
+    cost = prob.team_cost_per_year()[s]
+    c = np.concatenate([np.full(P, -price_per_usd * cost), g])
+    col_lo = np.concatenate([prob.min_teams[:, s].astype(float), np.zeros(len(zi))])
+    col_hi = np.concatenate([prob.max_teams[:, s].astype(float), (g > 0).astype(float)])
+    m = group.base.A.shape[0]
+    row_hi = np.zeros(m)
+    row_hi[-1] = float(prob.slot_cap[s])
+    return c, col_lo, col_hi, np.full(m, -np.inf), row_hi

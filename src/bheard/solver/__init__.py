@@ -10,12 +10,12 @@ starts fast.
 
 from bheard.solver.status import TERMINATIONS, SolverRun, plan_status, relative_gap
 
-__all__ = ["solve_model", "solve_arrays", "SolverRun", "plan_status", "relative_gap",
+__all__ = ["solve_model", "solve_arrays", "LpFamily", "SolverRun", "plan_status", "relative_gap",
            "TERMINATIONS"]
 
 
 def __getattr__(name: str):
-    if name in ("solve_model", "solve_arrays"):
+    if name in ("solve_model", "solve_arrays", "LpFamily"):
         from bheard.solver import highs
 
         globals()[name] = getattr(highs, name)

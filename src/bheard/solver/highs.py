@@ -311,3 +311,72 @@ def solve_arrays(lp, *, time_limit_s: float, mip_rel_gap: float | None = None,
     elif term == "optimal":
         bound = obj
     return SolverRun(term, name, obj, bound, values, t2 - t1, solve_s, used, "")
+
+
+def _highs_lp(lp):
+    """A highspy LP (columnwise) from an ArrayModel-like ``lp`` (module docstring of
+    :func:`solve_arrays`)."""
+    A = lp.A.tocsc()
+    A.sort_indices()
+    n, m = A.shape[1], A.shape[0]
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = n, m
+    inf = highspy.kHighsInf
+    model.col_cost_ = np.asarray(lp.c, dtype=float)
+    model.col_lower_ = np.where(np.isfinite(lp.col_lo), lp.col_lo, -inf).astype(float)
+    model.col_upper_ = np.where(np.isfinite(lp.col_hi), lp.col_hi, inf).astype(float)
+    model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf).astype(float)
+    model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf).astype(float)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = A.indptr.astype(np.int32)
+    model.a_matrix_.index_ = A.indices.astype(np.int32)
+    model.a_matrix_.value_ = A.data.astype(float)
+    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n, m
+    model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+    return model
+
+
+class LpFamily:
+    """LPs that share one constraint matrix and differ in costs and bounds, solved one after
+    another by one HiGHS instance: each solve starts from the previous optimal basis (HiGHS
+    keeps it when only costs and bounds change), so a family of similar LPs costs a fraction
+    of solving each from scratch. Every solve is a complete LP solve (its optimal value is
+    exact to HiGHS's tolerances); only the starting basis is shared.
+    """
+
+    def __init__(self, base, *, threads: int | None = None):
+        self._h = _new_highs()
+        if threads is not None:
+            self._h.setOptionValue("threads", int(threads))
+        self._h.passModel(_highs_lp(base))
+        self.n_cols, self.n_rows = base.A.shape[1], base.A.shape[0]
+        self._cols = np.arange(self.n_cols, dtype=np.int32)
+        self._rows = np.arange(self.n_rows, dtype=np.int32)
+
+    def solve(self, c: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray,
+              row_lo: np.ndarray, row_hi: np.ndarray, *, time_limit_s: float) -> SolverRun:
+        """Solve the family's matrix with these costs and bounds (``+-inf`` = unbounded)."""
+        h, inf = self._h, highspy.kHighsInf
+        t1 = time.perf_counter()
+        try:
+            h.changeColsCost(self.n_cols, self._cols, np.asarray(c, dtype=float))
+            h.changeColsBounds(self.n_cols, self._cols,
+                               np.where(np.isfinite(col_lo), col_lo, -inf).astype(float),
+                               np.where(np.isfinite(col_hi), col_hi, inf).astype(float))
+            h.changeRowsBounds(self.n_rows, self._rows,
+                               np.where(np.isfinite(row_lo), row_lo, -inf).astype(float),
+                               np.where(np.isfinite(row_hi), row_hi, inf).astype(float))
+            h.setOptionValue("time_limit", max(float(time_limit_s), MIN_TIME_LIMIT_S))
+            t2 = time.perf_counter()
+            h.run()
+        except Exception as exc:  # noqa: BLE001 - reported as a solver error
+            return SolverRun("error", type(exc).__name__, None, None, None,
+                             time.perf_counter() - t1, 0.0, error=f"{type(exc).__name__}: {exc}")
+        solve_s = time.perf_counter() - t2
+        status = h.getModelStatus()
+        term = _MODEL_STATUS.get(str(status).split(".")[-1], "error")
+        values = obj = None
+        if term == "optimal":
+            values = np.asarray(h.getSolution().col_value, dtype=float)
+            obj = float(h.getInfo().objective_function_value)
+        return SolverRun(term, h.modelStatusToString(status), obj, obj, values, t2 - t1, solve_s)
