@@ -99,6 +99,10 @@ def _busy_table(kmax: int) -> np.ndarray:
     tab = _ALL_BUSY["table"] = np.vstack(rows)
     return tab
 
+#: cells (slots x precincts x preference levels) walked at a time by plan_busy (chunks that
+#: stay in cache: the 2000x168 walk took 8x the 1000x84 one for 4x the cells)
+WALK_CELLS = 1 << 18
+
 #: occupancy grid of the fleet dependence tables (:func:`fleet_dependence`)
 FLEET_GRID = np.linspace(0.0, 0.999, 1001)
 _FLEET: dict = {}
@@ -281,7 +285,6 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
     alpha = float(prob.availability)
     wait_h = float(prob.max_wait_min) / 60.0
     srows = np.arange(S)[:, None, None]
-    sidx = np.broadcast_to(srows, pref.loc.shape)
     # calls in service at a tour change stay on the posts that continue ("post" handover);
     # the overrun of a post that ends is overtime and burdens nobody
     cont = prob.carry_share_of(x)
@@ -294,12 +297,6 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
     q = np.full((P, S), min(0.5, rho_max)) if q0 is None else np.array(q0, dtype=float)
     it, change = 0, np.inf
     xi = x.astype(np.int64)
-    sidx_f = (sidx * (P + 1) + pref.loc).ravel()
-
-    def per_location(vals):  # (S, P, L) -> (P, S) sum over the precincts served from each
-        out = np.bincount(sidx_f, weights=vals.ravel(), minlength=S * (P + 1))
-        return out.reshape(S, P + 1)[:, :P].T
-
     N = x.sum(axis=0).astype(np.int64)
     kmax = int(min(N.max(), max_in_range_pref(prob, pref).max())) if N.size else 0
 
@@ -307,13 +304,38 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         rho = np.where(N > 0, (x * q_).sum(axis=0) / np.maximum(N, 1), 0.0)
         return fleet_dependences(N, rho, kmax)
 
+    # slots are independent inside one walk: walk them a few at a time, so the (slots, P, L)
+    # arrays of a chunk stay in the processor's cache (same sums in the same order)
+    chunk = max(1, WALK_CELLS // max(P * pref.loc.shape[2], 1))
+    lam_in_t = lam_in.T[:, :, None]
+
+    def walk_loads(q_, F_):
+        """(P, S) work offered to each location when all ahead are busy, the waiting calls'
+        work and a first team's share of the calls lost around it (see below), Erlangs."""
+        A_, ex_, fi_ = np.empty((P, S)), np.empty((P, S)), np.empty((P, S))
+        for a0 in range(0, S, chunk):
+            sl = slice(a0, min(S, a0 + chunk))
+            pc = Preferences(loc=pref.loc[sl], busy_h=pref.busy_h[sl], size=pref.size[sl])
+            Sc = pc.loc.shape[0]
+            _, lost_, _, before_, waited_ = _walk(pc, x[:, sl], q_[:, sl], wait_h, F_[sl])
+            idx = (np.arange(Sc)[:, None, None] * (P + 1) + pc.loc).ravel()
+
+            def loc_sum(vals):
+                out = np.bincount(idx, weights=vals.ravel(), minlength=Sc * (P + 1))
+                return out.reshape(Sc, P + 1)[:, :P].T
+
+            A_[:, sl] = loc_sum(rate[sl] * before_ * pc.busy_h)
+            ex_[:, sl] = loc_sum(rate[sl] * waited_ * pc.busy_h)
+            fi_[:, sl] = loc_sum(np.where(valid[sl], lam_in_t[sl] * lost_[:, :, None]
+                                          * pc.busy_h / np.maximum(pc.size[:, :, None], 1),
+                                          0.0))
+        return A_, ex_, fi_
+
     for it in range(1, max_iter + 1):
         F = fleet_factors(q)
-        _, lost, n, before, waited = _walk(pref, x, q, wait_h, F)
         # work offered to a location's teams when everyone ahead of them is busy, Erlangs:
         # it carries A (1 - beta(x, q)), decreasing in its own q (teams busy together)
-        A = per_location(rate * before * pref.busy_h)  # (P, S)
-        extra = per_location(rate * waited * pref.busy_h)
+        A, extra, first = walk_loads(q, F)  # (P, S)
         Ah, eh = A * h[None, :], extra * h[None, :]
         # each location's occupancy solves q = (1 - alpha) + work(q) / team hours (monotone):
         # bisection, everything else held at the current iterate (nonlinear Jacobi)
@@ -321,9 +343,6 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         # a location without teams: the occupancy a first team there would have if it took a
         # share of the calls its neighbourhood now loses (one server with breaks:
         # q = (1 - alpha + a) / (1 + a))
-        first = per_location(np.where(valid, lam_in.T[:, :, None] * lost[:, :, None]
-                                      * pref.busy_h / np.maximum(pref.size[:, :, None], 1),
-                                      0.0))
         a_v = pool(first * h[None, :]) / np.maximum(hg[None, :], 1e-300)
         q_virtual = (1.0 - alpha + a_v) / (1.0 + a_v)
         q_new = np.clip(np.where(team_h > 0, q_team, q_virtual), 0.0, rho_max)[:, group]
