@@ -320,7 +320,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
             _, lost_, _, before_, waited_ = _walk(pc, x[:, sl], q_[:, sl], wait_h, F_[sl])
             idx = (np.arange(Sc)[:, None, None] * (P + 1) + pc.loc).ravel()
 
-            def loc_sum(vals):
+            def loc_sum(vals, idx=idx, Sc=Sc):
                 out = np.bincount(idx, weights=vals.ravel(), minlength=Sc * (P + 1))
                 return out.reshape(Sc, P + 1)[:, :P].T
 

@@ -204,7 +204,10 @@ def _greedy_by_ratio(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
         R[s] = ratio_of(np.full(P, s), np.arange(P))
     alive = np.ones(S, dtype=bool)  # not closed by the budget or a role cap
     gcap = cap_left.astype(float).copy()  # slot cap left for generation
-    closed_budget = lambda: cost > budget * (1 + 1e-12) + 1e-9  # noqa: E731
+
+    def closed_budget():
+        return cost > budget * (1 + 1e-12) + 1e-9
+
     while True:
         live = alive & (gcap >= 1) & ~closed_budget()
         best_j = np.argmax(R, axis=1)

@@ -249,23 +249,7 @@ def solve_arrays(lp, *, time_limit_s: float, mip_rel_gap: float | None = None,
     t0 = time.perf_counter() if started_at is None else started_at
     t1 = time.perf_counter()
     try:
-        A = lp.A.tocsc()
-        A.sort_indices()
-        n, m = A.shape[1], A.shape[0]
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = n, m
-        inf = highspy.kHighsInf
-        model.col_cost_ = np.asarray(lp.c, dtype=float)
-        model.col_lower_ = np.where(np.isfinite(lp.col_lo), lp.col_lo, -inf).astype(float)
-        model.col_upper_ = np.where(np.isfinite(lp.col_hi), lp.col_hi, inf).astype(float)
-        model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf).astype(float)
-        model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf).astype(float)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = A.indptr.astype(np.int32)
-        model.a_matrix_.index_ = A.indices.astype(np.int32)
-        model.a_matrix_.value_ = A.data.astype(float)
-        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n, m
-        model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+        model = _highs_lp(lp)
         integer = getattr(lp, "integer", None)
         if integer is not None and np.any(integer):
             model.integrality_ = [highspy.HighsVarType.kInteger if b else
