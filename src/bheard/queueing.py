@@ -154,26 +154,28 @@ def busy_set_factors(N: int, rho: float, kmax: int) -> np.ndarray:
 def busy_set_factors_at_loads(N: int, loads: np.ndarray, kmax: int) -> np.ndarray:
     """(R, kmax + 1) :func:`busy_set_factors` of the symmetric N-server loss system at each
     offered load in ``loads`` (Erlangs, R of them, vectorised), each divided by the occupancy
-    that load reaches; 0 beyond ``k > N``. Non-finite entries (occupancy 0) are left to the
-    caller."""
+    that load reaches; 0 beyond ``k > N``.
+
+    Closed form: with ``Z_n = sum_{j <= n} a^j / j!``, the truncated Poisson law gives
+    ``E[m (m-1) ... (m-k+1)] = a^k Z_{N-k} / Z_N`` and ``Z_{n-1} / Z_n = 1 - B(n, a)``, so
+
+    .. math:: A[k] = \\prod_{i=0}^{k-1} \\frac{N\\,(1 - B(N - i, a))}{(N - i)\\,(1 - B(N, a))}
+
+    (``A[1] = 1``): k Erlang B values a row instead of a sum over the N + 1 busy counts for
+    every k (the fleet tables of a 2,000-precinct city need thousands of rows). Erlang B by
+    the recursion up to 64 teams, in closed form above (:func:`erlang_b_closed`)."""
     loads = np.asarray(loads, dtype=float)
     A = np.zeros((len(loads), kmax + 1))
     A[:, 0] = 1.0
-    if N < 1:
+    K = min(kmax, N)
+    if N < 1 or K < 1:
         return A
-    m = np.arange(N + 1)
-    logp = m[None, :] * np.log(np.maximum(loads, 1e-300))[:, None] - gammaln(m + 1.0)[None, :]
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    occ = (p * m[None, :]).sum(axis=1) / N  # the occupancy reached (= rho up to the bisection)
-    log_fall_N = 0.0
-    log_fall_m = np.zeros(N + 1)
-    for k in range(1, min(kmax, N) + 1):
-        log_fall_N += math.log(N - k + 1)
-        with np.errstate(divide="ignore"):
-            log_fall_m = log_fall_m + np.log(np.maximum(m - k + 1, 0))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            A[:, k] = (p * np.exp(log_fall_m - log_fall_N)[None, :]).sum(axis=1) / occ ** k
+    n = N - np.arange(K)  # N, N - 1, ..., N - K + 1 servers
+    B = (erlang_b(n[None, :], loads[:, None]) if N <= 64
+         else erlang_b_closed(n[None, :], loads[:, None]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = N * (1.0 - B) / (n[None, :] * (1.0 - B[:, :1]))
+    A[:, 1:K + 1] = np.cumprod(ratio, axis=1)
     return A
 
 
