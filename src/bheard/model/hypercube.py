@@ -319,6 +319,49 @@ def _walk_pieces(pref: Preferences, rate: np.ndarray, valid: np.ndarray,
     return out
 
 
+#: iterates the plan's busy-probability fixed point mixes (Anderson acceleration; 0 = plain
+#: damped steps). Measured: 23 damped steps to 1e-6 at 1000x84 and 2000x168 (below)
+ANDERSON_DEPTH = 5
+
+
+class _Anderson:
+    """Anderson acceleration (Walker and Ni 2011, type II) of a fixed-point iteration
+    ``q <- G(q)`` (here the damped Jacobi step of :func:`plan_busy`): the next iterate mixes the
+    last ``depth`` steps so that the linearised residual is smallest. Only where the iteration
+    goes changes, not where it stops (the caller still stops on its own residual, and the
+    fixed point is the same); a step whose residual grows restarts the history with a plain
+    step, and iterates are clipped to ``[lo, hi]``."""
+
+    def __init__(self, depth: int, lo: float, hi: float):
+        self.depth, self.lo, self.hi = depth, lo, hi
+        self.x: list = []
+        self.f: list = []
+        self.last = np.inf
+
+    def step(self, q: np.ndarray, g: np.ndarray, change: float) -> np.ndarray:
+        if self.depth <= 0:
+            return g
+        r = (g - q).ravel()
+        if change > 2.0 * self.last:  # diverging: restart from the plain step
+            self.x, self.f = [], []
+        self.last = change
+        self.x.append(q.ravel().copy())
+        self.f.append(r)
+        if len(self.x) > self.depth + 1:
+            self.x.pop(0)
+            self.f.pop(0)
+        if len(self.x) < 2:
+            return g
+        dF = np.diff(np.array(self.f), axis=0).T  # (n, m)
+        dX = np.diff(np.array(self.x), axis=0).T
+        gamma = np.linalg.lstsq(dF, r, rcond=None)[0]
+        nxt = q.ravel() + r - (dX + dF) @ gamma
+        if not np.all(np.isfinite(nxt)):
+            self.x, self.f = [], []
+            return g
+        return np.clip(nxt, self.lo, self.hi).reshape(q.shape)
+
+
 def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | None = None,
               q0: np.ndarray | None = None, damping: float = 0.7, tol: float = 1e-6,
               max_iter: int = 300, rho_max: float = 0.999) -> BusyState:
@@ -373,6 +416,7 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
                                               / np.maximum(pc.pref.size[:, :, None], 1), 0.0))
         return A_, ex_, fi_
 
+    accel = _Anderson(ANDERSON_DEPTH, 0.0, rho_max)
     for it in range(1, max_iter + 1):
         F = fleet_factors(q)
         # work offered to a location's teams when everyone ahead of them is busy, Erlangs:
@@ -389,9 +433,10 @@ def plan_busy(prob, pref: Preferences, teams: np.ndarray, group: np.ndarray | No
         q_virtual = (1.0 - alpha + a_v) / (1.0 + a_v)
         q_new = np.clip(np.where(team_h > 0, q_team, q_virtual), 0.0, rho_max)[:, group]
         change = float(np.max(np.abs(q_new - q))) if q.size else 0.0
-        q = q + damping * (q_new - q)
         if change < tol:
+            q = q + damping * (q_new - q)
             break
+        q = accel.step(q, q + damping * (q_new - q), change)
     _, lost, n, _, _ = _walk(pref, x, q, wait_h, fleet_factors(q))
     lost = lost.T  # (P, S)
     covered = prob.eligible_calls_per_year() * (1.0 - lost)
