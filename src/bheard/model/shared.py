@@ -245,7 +245,25 @@ def _greedy_by_ratio(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
         s_all = np.concatenate(items_s)
         j_all = np.concatenate(items_j)
         order = np.lexsort((np.arange(r_all.size), s_all, -r_all))
-        for s, j in zip(s_all[order].tolist(), j_all[order].tolist()):
+        s_o, j_o = s_all[order], j_all[order]
+        spent = np.cumsum(cost[s_o])
+        # the walk below closes no slot iff every team fits the money left before it, its
+        # slot cap and the role caps
+        fits_all = (bool(alive[s_o].all())
+                    and bool((np.bincount(s_o, minlength=S) <= cap_left).all())
+                    and bool((cost[s_o] <= (budget - spent + cost[s_o]) * (1 + 1e-12)
+                              + 1e-9).all()))
+        if fits_all and len(fte):
+            fits_all = bool((np.cumsum(fte[:, s_o], axis=1)
+                             <= role_left[:, None] + 1e-9).all())
+        if fits_all:  # nothing in the band closes a slot: take it whole (same decisions)
+            np.add.at(teams, (j_o, s_o), 1)
+            budget -= float(spent[-1])
+            cap_left -= np.bincount(s_o, minlength=S)
+            if len(fte):
+                role_left -= fte[:, s_o].sum(axis=1)
+            continue
+        for s, j in zip(s_o.tolist(), j_o.tolist()):
             if not alive[s]:
                 continue
             if cap_left[s] < 1 or cost[s] > budget * (1 + 1e-12) + 1e-9:

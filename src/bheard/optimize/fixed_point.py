@@ -311,7 +311,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     # plan: its constraints do not depend on the estimate, so it stays feasible)
     def iterate(teams_, a_, n_it):
         nonlocal change
-        G_ = gains(a_)
+        G_ = None
         for _ in range(n_it):
             G_ = gains(a_)
             start_ = greedy_shared(prob, G_, reach, floors) if teams_ is None else teams_
@@ -328,7 +328,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                 timed_out["fixed point"] = True
                 break
             a_ = update(a_, st_, teams_)
-        return teams_, a_, G_
+        return teams_, a_, (gains(a_) if G_ is None else G_)
 
     teams, a, G = iterate(None, a, settings.max_iterations)
     report.greedy_objective = frozen_value(G, teams)
