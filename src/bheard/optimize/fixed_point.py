@@ -61,6 +61,9 @@ LP_ROUNDS_SHARE = 0.7
 #: a MIP is started only with at least this much of the time limit left, seconds, when an LP
 #: bound already gives a finite gap (building a large MIP alone takes longer: 22 s at 2000x168)
 MIP_MIN_S = 1.0
+#: seconds to build a shared MIP and hand it to HiGHS, per column (measured: 22 s for the
+#: 6.9 million columns of 2000x168); a MIP is not started without that much time left
+MIP_BUILD_S_PER_COLUMN = 3e-6
 
 
 def slot_priced(prob: ProblemData, reach, floors: Floors | None) -> bool:
@@ -76,18 +79,21 @@ def slot_priced(prob: ProblemData, reach, floors: Floors | None) -> bool:
 def solve_lp_relaxation(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                         floors: Floors | None, *, threads: int | None = None,
                         time_limit_s: float = LP_TIME_LIMIT_S, plan: np.ndarray | None = None,
-                        plan_value: float = float("nan"), rel_gap: float = 1e-4):
+                        plan_value: float = float("nan"), rel_gap: float = 1e-4,
+                        greedy: np.ndarray | None = None):
     """LP relaxation at gains ``G``: (status, bound in calls/year, (P, S) fractional teams).
 
     Built from arrays and handed to HiGHS in one call (its optimal value is the certificate);
     with an equity ratio cap (binary levels, order rows) through the Pyomo model; for large
     problems without floors or role caps, slot by slot with the budget priced out
     (:func:`bheard.optimize.slot_lp.slot_priced_lp`: the same LP value, or a valid bound
-    above it within ``rel_gap`` of ``plan_value``)."""
+    above it within ``rel_gap`` of ``plan_value``; ``greedy``: the greedy plan at ``G``, whose
+    stopping ratio starts the price search, computed here when not given)."""
     if slot_priced(prob, reach, floors):
         from bheard.optimize.slot_lp import slot_priced_lp
 
-        greedy = greedy_shared(prob, G, reach, floors)  # its stopping ratio starts the price
+        if greedy is None:  # its stopping ratio starts the price
+            greedy = greedy_shared(prob, G, reach, floors)
         plan_value = max(float(covered_from_counts(G, in_range(reach, greedy)).sum()),
                          plan_value if math.isfinite(plan_value) else -math.inf)
         res = slot_priced_lp(prob, G, reach, plan=plan, plan_value=plan_value,
@@ -341,10 +347,12 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     for rnd in range(1, MAX_LP_ROUNDS + 1):
         report.n_increments = int((G > 0).sum())
         t_lp = time.perf_counter()
+        greedy = greedy_shared(prob, G, reach, floors) if slot_priced(prob, reach,
+                                                                     floors) else None
         lp_status, lp_bound, X = solve_lp_relaxation(
             prob, G, reach, floors, threads=opts.threads,
             time_limit_s=max(opts.time_limit_s - (t_lp - t0), 1.0), plan=teams,
-            plan_value=frozen_value(G, teams), rel_gap=opts.mip_rel_gap)
+            plan_value=frozen_value(G, teams), rel_gap=opts.mip_rel_gap, greedy=greedy)
         report.lp_bound = lp_bound
         report.n_variables = int((prob.max_teams > 0).sum() + (G > 0).sum())
         report.n_integer = int((prob.max_teams > 0).sum())
@@ -363,6 +371,8 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
             r = round_lp(prob, G, reach, X, floors)
             if meets_floors(G, reach, r, floors):
                 cands.append(improve_plan(prob, G, reach, r, floors))
+        if greedy is not None:  # the plan the slot bound's search measured itself against
+            cands.append(greedy)
         if cands:
             vals = [frozen_value(G, c) for c in cands]
             teams, v = cands[int(np.argmax(vals))], max(vals)
@@ -387,13 +397,17 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     if not cands:
         teams = greedy_shared(prob, G, reach, floors)
         v = frozen_value(G, teams)
-    no_time = (opts.time_limit_s - (time.perf_counter() - t0) < MIP_MIN_S
-               and math.isfinite(bound) and meets_floors(G, reach, teams, floors))
-    if no_time and relative_gap(v, bound) > opts.mip_rel_gap:
+    n_cols = int((prob.max_teams > 0).sum() + (G > 0).sum())
+    no_time = (opts.time_limit_s - (time.perf_counter() - t0)
+               < MIP_MIN_S + MIP_BUILD_S_PER_COLUMN * n_cols) and meets_floors(
+        G, reach, teams, floors)
+    if no_time and (not math.isfinite(bound) or relative_gap(v, bound) > opts.mip_rel_gap):
         report.termination = "time limit reached before the MIP"
         report.message = ((report.message + "; ") if report.message else "") + (
-            "solver.time_limit_s left no time for the MIP: the plan is certified by the LP"
-            " bound's gap only")
+            "solver.time_limit_s left no time to build and solve the MIP"
+            f" ({n_cols:,} columns): the plan is certified by the LP bound's gap only"
+            if math.isfinite(bound) else
+            "solver.time_limit_s left no time for the LP bound or the MIP: no gap is proven")
     elif not meets_floors(G, reach, teams, floors) or relative_gap(v, bound) > opts.mip_rel_gap:
         out = solve_shared_mip(prob, G, reach, teams, floors,
                                time_limit_s=max(opts.time_limit_s
