@@ -9,7 +9,7 @@ import typer
 
 
 def data_build(
-    source: Optional[Path] = typer.Option(None, help="Folder with the raw public files (default ../shared/data)."),
+    source: Optional[Path] = typer.Option(None, help="Folder with the raw public files listed in data/SOURCES.md (default: a shared/data folder beside the checkout, if any)."),
     out: Optional[Path] = typer.Option(None, help="Output folder (default: the shipped data/)."),
 ):
     """Rebuild the shipped data files from the raw public data."""

@@ -1,7 +1,8 @@
 """Build the data files bheard ships in ``data/`` from the raw public sources.
 
-Run it as ``python -m bheard.data build [--source DIR] [--out DIR]``. ``--source`` defaults to
-``<repo>/../shared/data``; ``--out`` defaults to :func:`bheard.data.data_dir`.
+Run it as ``python -m bheard.data build --source DIR [--out DIR]``: ``DIR`` holds the raw public
+files listed below (without ``--source``, a ``shared/data`` folder beside the checkout is used
+when there is one); ``--out`` defaults to :func:`bheard.data.data_dir`.
 
 Inputs (in the source folder):
 
@@ -75,7 +76,8 @@ MAX_BOUNDARIES_BYTES = 1_000_000
 
 
 def default_source_dir() -> Path:
-    """``<repo>/../shared/data``: where the raw public files live in the development checkout."""
+    """The ``shared/data`` folder beside the checkout: where the project's own development
+    setup keeps the raw public files (a clone has none; pass ``--source``)."""
     return Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
@@ -401,8 +403,9 @@ def sources_md(
     return f"""# Data files shipped in `data/`: where each came from
 
 Every file in this folder is derived from public data by `python -m bheard.data build`
-(code: `src/bheard/data/build.py`). The build reads the raw files from `../shared/data/` (or
-`--source DIR`), is deterministic (same inputs and library versions give the same bytes), and
+(code: `src/bheard/data/build.py`). The build reads the raw files from the folder given as
+`--source DIR` (each file is listed below with its public address), is deterministic (same
+inputs and library versions give the same bytes), and
 writes each file atomically. Users never need the raw files; they are needed only to rebuild.
 
 ## Original datasets
