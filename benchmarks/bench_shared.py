@@ -54,7 +54,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_solve import PLAIN_HIGHS, bheard_cmd, mmm, run_process, synthetic_problem
+import bench_solve
+from bench_solve import PLAIN_HIGHS, bheard_cmd, mmm, run_process, run_rows, synthetic_problem
 
 CITYWIDE = REPO / "scenarios" / "dcs_citywide.yaml"
 #: synthetic rows: name -> (precincts, slots, team levels, mip_rel_gap, goal s, default seeds)
@@ -169,13 +170,7 @@ def child(task: dict) -> dict:
 
 
 def run_child(task: dict, timeout: float) -> dict:
-    r = run_process([sys.executable, __file__, "--child", json.dumps(task)], timeout)
-    lines = [ln for ln in r["stdout"].splitlines() if ln.startswith("{")]
-    res = json.loads(lines[-1]) if lines else {
-        "status": "killed at the guard" if r["exit"] and r["exit"] < 0
-        else f"failed (exit {r['exit']})"}
-    res.update(rss_mib=r["rss_mib"], wall=r["wall"])
-    return res
+    return bench_solve.run_child(task, timeout, script=__file__)
 
 
 def plain(script: Path, mps: str, gap: float, limit: float) -> dict:
@@ -301,22 +296,12 @@ def main(argv=None) -> int:
         print(json.dumps(child(json.loads(args.child))))
         return 0
     wanted = args.rows.split(",") if args.rows else QUICK_ROWS if args.quick else ALL_ROWS
-    out = []
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        for row in wanted:
-            t0 = time.perf_counter()
-            if row == "citywide-cmd":
-                new = row_citywide_cmd(args, Path(tmp))
-            elif row in SIZES:
-                new = row_size(args, row, Path(tmp))
-            else:
-                raise SystemExit(f"unknown row {row!r}; rows: {', '.join(ALL_ROWS)}")
-            for r in new:
-                print(f"[{time.perf_counter() - t0:6.1f} s] {r['row']}: bheard {r['bheard']} s"
-                      f" | {r['status']} | peak {r['rss']:.0f} MiB | ref {r['ref']} | "
-                      f"ref / bheard {r['ratio']} | goal {r['goal']}", flush=True)
-            out.extend(new)
+        out = run_rows(wanted, {
+            "citywide-cmd": lambda: row_citywide_cmd(args, Path(tmp)),
+            **{name: (lambda name=name: row_size(args, name, Path(tmp))) for name in SIZES}},
+            lambda r: f"ref / bheard {r['ratio']} | goal {r['goal']}")
     load1 = os.getloadavg()
     print(f"\nload average (1/5/15 min) at start {load0[0]:.1f}/{load0[1]:.1f}/{load0[2]:.1f},"
           f" at end {load1[0]:.1f}/{load1[1]:.1f}/{load1[2]:.1f} ({os.cpu_count()} cores);"

@@ -271,8 +271,11 @@ def run_process(cmd: list[str], timeout: float, mem_gb: float | None = None,
             "exit": proc.returncode, "stdout": text}
 
 
-def run_child(task: dict, timeout: float, mem_gb: float | None = None) -> dict:
-    r = run_process([sys.executable, __file__, "--child", json.dumps(task)], timeout, mem_gb)
+def run_child(task: dict, timeout: float, mem_gb: float | None = None,
+              script: str = __file__) -> dict:
+    """Run ``task`` in a child process of ``script --child`` (its last JSON line, with the
+    child's peak memory and wall time; a killed or failed child says so)."""
+    r = run_process([sys.executable, script, "--child", json.dumps(task)], timeout, mem_gb)
     lines = [ln for ln in r["stdout"].splitlines() if ln.startswith("{")]
     res = json.loads(lines[-1]) if lines else {
         "status": "killed at the guard" if r["exit"] and r["exit"] < 0
@@ -453,6 +456,23 @@ def row_shared(args) -> list[dict]:
              "note": "bheard.solve (fixed point + model)"}]
 
 
+def run_rows(wanted: list[str], handlers: dict, tail) -> list[dict]:
+    """Run the benchmark rows in ``wanted`` (``handlers``: row name -> function returning its
+    result rows), printing each result as it comes (``tail(r)``: the end of its line)."""
+    out = []
+    for row in wanted:
+        if row not in handlers:
+            raise SystemExit(f"unknown row {row!r}; rows: {', '.join(handlers)}")
+        t0 = time.perf_counter()
+        new = handlers[row]()
+        for r in new:
+            print(f"[{time.perf_counter() - t0:6.1f} s] {r['row']}: bheard {r['bheard']} s"
+                  f" | {r['status']} | peak {r['rss']:.0f} MiB | ref {r['ref']} | {tail(r)}",
+                  flush=True)
+        out.extend(new)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -473,27 +493,14 @@ def main(argv=None) -> int:
         print(json.dumps(child(json.loads(args.child))))
         return 0
     rows_wanted = (args.rows.split(",") if args.rows else QUICK_ROWS if args.quick else ALL_ROWS)
-    out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for row in rows_wanted:
-            t0 = time.perf_counter()
-            if row == "start-up":
-                new = row_startup(args)
-            elif row == "citywide-cmd":
-                new = row_citywide_cmd(args, Path(tmp))
-            elif row == "citywide":
-                new = row_citywide(args)
-            elif row in SIZES:
-                new = row_size(args, row)
-            elif row == "shared":
-                new = row_shared(args)
-            else:
-                raise SystemExit(f"unknown row {row!r}; rows: {', '.join(ALL_ROWS)}")
-            for r in new:
-                print(f"[{time.perf_counter() - t0:6.1f} s] {r['row']}: bheard {r['bheard']} s"
-                      f" | {r['status']} | peak {r['rss']:.0f} MiB | ref {r['ref']} | ratio "
-                      f"{r['ratio']} | {r['note']}", flush=True)
-            out.extend(new)
+        out = run_rows(rows_wanted, {
+            "start-up": lambda: row_startup(args),
+            "citywide-cmd": lambda: row_citywide_cmd(args, Path(tmp)),
+            "citywide": lambda: row_citywide(args),
+            **{name: (lambda name=name: row_size(args, name)) for name in SIZES},
+            "shared": lambda: row_shared(args)},
+            lambda r: f"ratio {r['ratio']} | {r['note']}")
     print("\n| row | n | bheard s (min / median / max) | status, worst gap | peak MiB |"
           " plain HiGHS, same instances | ref / bheard |")
     print("|---|---:|---|---|---:|---|---|")
