@@ -106,7 +106,7 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
                 and cost[s] <= budget * (1 + 1e-12) + 1e-9
                 and (not len(fte) or bool((fte[:, s] <= role_left + 1e-9).all())))
 
-    inv = _SlotInverse(reach) if isinstance(reach, Preferences) else None
+    inv = _AllSlotInverse(reach) if isinstance(reach, Preferences) else None
 
     def add(j, s):
         nonlocal budget
@@ -116,7 +116,7 @@ def greedy_shared(prob: ProblemData, G: np.ndarray, reach, floors: Floors | None
         if len(fte):
             role_left[:] -= fte[:, s]
         if inv is not None:
-            counts[inv.members(s, j), s] += 1
+            counts[inv.members_many(np.array([s]), np.array([j]))[0], s] += 1
         else:
             counts[:, s] += members(reach, s, j)
 
@@ -313,32 +313,6 @@ class _AllSlotInverse:
         n = hi - lo
         pos = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
         return self.i_sorted[pos], np.repeat(np.arange(len(k)), n)
-
-
-class _SlotInverse:
-    """For preference lists: the precincts a team at ``j`` can serve in slot ``s``, in
-    ascending order (slots whose lists are one broadcast view share one inverse)."""
-
-    def __init__(self, pref: Preferences):
-        self.loc = pref.loc
-        self.same = pref.loc.strides[0] == 0
-        self._cache: dict = {}
-
-    def _slot(self, s: int):
-        key = 0 if self.same else s
-        got = self._cache.get(key)
-        if got is None:
-            loc = self.loc[key]  # (P, L)
-            P, L = loc.shape
-            flat = loc.ravel()
-            order = np.argsort(flat, kind="stable")  # by location, then precinct ascending
-            starts = np.searchsorted(flat[order], np.arange(P + 2))
-            got = self._cache[key] = (order // L, starts)
-        return got
-
-    def members(self, s: int, j: int) -> np.ndarray:
-        i_sorted, starts = self._slot(s)
-        return i_sorted[starts[j]:starts[j + 1]]
 
 
 def improve_plan(prob: ProblemData, G: np.ndarray, reach, teams: np.ndarray,
