@@ -8,7 +8,6 @@ needs only the mean busy time per call.
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy.special import gammaincc, gammaln
 
