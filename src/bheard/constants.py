@@ -39,6 +39,10 @@ BOUND_SOURCES: dict[str, str] = {
                " minimised over the budget price (a valid bound at every price; the LP value at"
                " the best one; models/shared_coverage.md)",
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
+    "count_relaxation": "buildout: HiGHS's bound on the count relaxation (team counts per period"
+                        " and tour with every staff, hiring and budget row, each valued at its"
+                        " column LP's value, an upper bound on any placement of that many teams;"
+                        " models/buildout.md)",
     "decided": "every team decided by fixing (reduced-cost and exchange): the plan is the only"
                 " candidate",
     "count_enumeration": "the exact optimum over the team counts of the exchange groups (every"

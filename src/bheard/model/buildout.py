@@ -38,7 +38,7 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from bheard.model.base import BuiltModel, covered_from_counts, runs
+from bheard.model.base import ArrayModel, BuiltModel, covered_from_counts, runs
 from bheard.problem.buildout import BuildoutData
 
 #: relative tolerance of feasibility checks on continuous quantities (FTE, USD)
@@ -559,6 +559,81 @@ def counts_feasible(data: BuildoutData, M: np.ndarray) -> tuple[np.ndarray, np.n
     return ok, S
 
 
+def count_caps(data: BuildoutData) -> np.ndarray:
+    """(T, C) most teams column c can have in period t in any feasible ramp: the column's
+    precinct caps and ``column_cap``, the staff its teams alone need within the most the
+    pipelines can have trained by then (:func:`max_headcount_path`), and the team cost alone
+    within each budget row (bench pay and training cost are >= 0)."""
+    T, _, C = data.shape
+    hi = np.minimum(data.max_teams.sum(axis=0).astype(float),
+                    np.where(np.isfinite(data.column_cap), data.column_cap, np.inf))
+    hi = np.broadcast_to(hi, (T, C)).copy()
+    Mx = max_headcount_path(data)  # (R, T)
+    fte = data.column_fte  # (R, C)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        staff = np.where((fte[:, None, :] > 0) & np.isfinite(Mx[:, :, None]),
+                         Mx[:, :, None] / fte[:, None, :], np.inf).min(axis=0)  # (T, C)
+    hi = np.minimum(hi, np.floor(staff + 1e-9))
+    cost = data.team_cost_per_period()
+    groups, limits, _ = data.budget_rows()
+    for g, lim in zip(groups, limits):
+        with np.errstate(divide="ignore"):
+            per = np.where(cost > 0, np.floor(lim / np.where(cost > 0, cost, 1.0) + 1e-9),
+                           np.inf)
+        hi[g] = np.minimum(hi[g], per[None, :])
+    return np.maximum(hi, data.floor_path().sum(axis=1)).astype(np.int64)
+
+
+def column_lp(data: BuildoutData, t: int, c: int) -> ArrayModel:
+    """The LP relaxation of placing teams in column ``c`` of period ``t`` alone:
+
+    .. math::
+        \\Phi_{tc}(m) = \\max \\sum_{in} G_{ticn} z_{in} \\quad\\text{s.t.}\\quad
+        \\sum_n z_{in} \\le \\sum_{j \\in N_c(i)} x_j,\\;
+        \\sum_j x_j \\le m,\\; F_{tjc} \\le x_j \\le \\bar x_{jc},\\; 0 \\le z \\le 1
+
+    (covered calls/year). The count row is the LAST row; its upper bound ``m`` is set per solve
+    (``row_hi[-1]``). ``Phi_tc(m)`` bounds the coverage of every placement of at most ``m``
+    teams in the column from above, and is concave and non-decreasing in ``m`` (the value
+    function of an LP in a right-hand side): the count relaxation's value per count
+    (``models/buildout.md``, "Count relaxation")."""
+    import scipy.sparse as sp
+
+    _, P, _ = data.shape
+    G = data.gains[t, :, c, :]
+    zi = np.argwhere(G > 0)
+    nz = len(zi)
+    reach = np.eye(P, dtype=bool) if data.reach is None else data.reach[c].astype(bool)
+    ii, jj = np.nonzero(reach)
+    rows = np.concatenate([zi[:, 0], ii, np.full(P, P)])
+    cols = np.concatenate([P + np.arange(nz), jj, np.arange(P)])
+    vals = np.concatenate([np.ones(nz), -np.ones(len(ii)), np.ones(P)])
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(P + 1, P + nz))
+    floor = data.floor_path()[t, :, c].astype(float)
+    return ArrayModel(
+        c=np.concatenate([np.zeros(P), G[zi[:, 0], zi[:, 1]]]), A=A,
+        row_lo=np.full(P + 1, -np.inf), row_hi=np.concatenate([np.zeros(P), [floor.sum()]]),
+        col_lo=np.concatenate([floor, np.zeros(nz)]),
+        col_hi=np.concatenate([np.maximum(data.max_teams[:, c].astype(float), floor),
+                               np.ones(nz)]),
+        maximize=True)
+
+
+def count_values_from(data: BuildoutData, values: dict, hi: np.ndarray) -> CountValues:
+    """:class:`CountValues` (weighted by the period) from per-(t, c) values ``values[(t, c)]``
+    (covered calls/year with the floor's teams plus k = 0, 1, ... more; concave) and the most
+    teams ``hi`` (T, C)."""
+    T, _, C = data.shape
+    lo = data.floor_path().sum(axis=1).astype(np.int64)
+    K = max(len(v) for v in values.values()) - 1
+    val = np.zeros((T, C, K + 1))
+    for (t, c), v in values.items():
+        val[t, c, :len(v)] = v
+        val[t, c, len(v):] = v[-1]
+        val[t, c] *= data.period_weight[t]
+    return CountValues(val, lo, np.minimum(hi, lo + K).astype(np.int64))
+
+
 def improve_counts(data: BuildoutData, cv: CountValues, M: np.ndarray,
                    max_rounds: int = 500, pairs: int = 48, seconds: float = 5.0) -> np.ndarray:
     """Local search on feasible team counts (T, C) of the aggregated formulation.
@@ -679,6 +754,7 @@ class BuiltBuildout(BuiltModel):
     x_index: np.ndarray = None  # (nx, 3) (t, j, c)
     z_index: np.ndarray = None  # (nz, 4) (t, i, c, n)
     u_lists: list = None  # per (t, c): precinct of each sorted increment
+    u_sizes: list = None  # per (t, c): number of increments (u variables)
     shape: tuple = ()
     n_roles: int = 0
     data: BuildoutData = None
@@ -695,8 +771,8 @@ class BuiltBuildout(BuiltModel):
         if self.kind == "aggregate":
             floor = self.data.floor_path()
             extra = X.sum(axis=1) - floor.sum(axis=1)  # (T, C)
-            uv = np.concatenate([(np.arange(len(lst)) < extra[k // C, k % C]).astype(float)
-                                 for k, lst in enumerate(self.u_lists)]) if self.u_lists \
+            uv = np.concatenate([(np.arange(n) < extra[k // C, k % C]).astype(float)
+                                 for k, n in enumerate(self.u_sizes)]) if self.u_sizes \
                 else np.zeros(0)
             return np.concatenate([self._counts(X), uv, hv, sv])
         xi, zi = self.x_index, self.z_index
@@ -706,6 +782,24 @@ class BuiltBuildout(BuiltModel):
         mv = self._counts(X) if self.has_counts else np.zeros(0)
         return np.concatenate([xv, zv, mv, hv, sv])
 
+    def start_counts(self, M: np.ndarray) -> np.ndarray:
+        """Start values from team counts (T, C) alone (models with counts whose placements
+        are not variables: the count relaxation), with their smallest headcount path."""
+        M = np.asarray(M, dtype=np.int64)
+        S, h = minimal_headcount(self.data, self.data.column_fte @ M.T)
+        teams = np.zeros(self.shape, dtype=np.int64)
+        teams[:, 0, :] = M  # only the counts are read from it
+        return self.start_values(Ramp(teams, h, S))
+
+    def read_counts(self, values: np.ndarray) -> np.ndarray:
+        """(T, C) team counts of a solution (models with counts)."""
+        T, _, C = self.shape
+        v = np.asarray(values)
+        if self.kind == "aggregate":
+            return np.rint(v[:T * C]).reshape(T, C).astype(np.int64)
+        k = len(self.x_index) + len(self.z_index)
+        return np.rint(v[k:k + T * C]).reshape(T, C).astype(np.int64)
+
     def read_teams(self, values: np.ndarray) -> Ramp:
         T, P, C = self.shape
         R = self.n_roles
@@ -713,7 +807,7 @@ class BuiltBuildout(BuiltModel):
         if self.kind == "aggregate":
             counts = np.rint(v[:T * C]).reshape(T, C)
             X = allocate(self.data, counts)
-            k = T * C + sum(len(lst) for lst in self.u_lists)
+            k = T * C + sum(self.u_sizes)
         else:
             xi = self.x_index
             Xf = np.zeros((T, P, C))
@@ -733,7 +827,8 @@ def _lin(coefs, variables):
 def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: str = "full",
                          count_vars: bool = True, relax: bool = False,
                          strengthen: bool = True,
-                         count_bounds: tuple | None = None) -> BuiltBuildout:
+                         count_bounds: tuple | None = None,
+                         values: CountValues | None = None) -> BuiltBuildout:
     """Build the model of this module from arrays (one LinearExpression per row).
 
     ``kind="full"``: teams per precinct (``x``) and coverage levels (``z``), any coverage
@@ -744,7 +839,11 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
     :func:`aggregate_applies`). ``relax``: continuous teams. ``strengthen``: add valid pure-integer rows on the team counts (staff at most the most the
     pipelines can train by then, team cost at most each budget row); off for the plain
     reference of the benchmark. ``count_bounds``: (lo, hi) (T, C) arrays narrowing the team
-    counts of the aggregated formulation (a neighbourhood search).
+    counts (a neighbourhood search in the aggregated formulation; fixed counts in the full one
+    with ``count_vars``). ``values``: with ``kind="aggregate"``, the count relaxation: each
+    (t, c)'s value per count from these concave :class:`CountValues` (e.g. the column LPs'
+    values, :func:`column_lp`) instead of the sorted increments; its teams are read with
+    :meth:`BuiltBuildout.read_counts`.
     """
     T, P, C = data.shape
     R = len(data.role_names)
@@ -759,32 +858,38 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
     lo_tc = [float(floor[t, :, c].sum()) for t in range(T) for c in range(C)]
     xi = np.zeros((0, 3), dtype=np.int64)
     zi = np.zeros((0, 4), dtype=np.int64)
-    u_lists = None
+    u_lists = u_sizes = None
     with PauseGC():
         m = pyo.ConcreteModel(name="bheard_buildout")
         dom = pyo.Reals if relax else pyo.Integers
         obj_c: list[float] = []
         obj_v: list = []
         if kind == "aggregate":
-            lists = [sorted_increments(data, t, c, floor[t, :, c])
-                     for t in range(T) for c in range(C)]
-            u_lists = [lst[0] for lst in lists]
-            hi_tc = [min(cap_tc[k], lo_tc[k] + len(lists[k][0])) for k in range(T * C)]
+            if values is None:
+                lists = [sorted_increments(data, t, c, floor[t, :, c])
+                         for t in range(T) for c in range(C)]
+                u_lists = [lst[0] for lst in lists]
+                incs = [lst[2] * data.period_weight[k // C] for k, lst in enumerate(lists)]
+            else:  # the count relaxation: increments of the (weighted) count values
+                incs = [np.diff(values.value[t, c, :values.hi[t, c] - values.lo[t, c] + 1])
+                        for t in range(T) for c in range(C)]
+                u_lists = None
+            u_sizes = [len(g) for g in incs]
+            hi_tc = [min(cap_tc[k], lo_tc[k] + len(incs[k])) for k in range(T * C)]
             if count_bounds is not None:
                 lo_tc = np.maximum(lo_tc, np.ravel(count_bounds[0])).tolist()
                 hi_tc = np.minimum(hi_tc, np.ravel(count_bounds[1])).tolist()
             m.m = pyo.Var(range(T * C), domain=dom, bounds=lambda _m, k: (lo_tc[k], hi_tc[k]))
             mv = [m.m[k] for k in range(T * C)]
-            off = np.concatenate([[0], np.cumsum([len(lst[0]) for lst in lists])]).tolist()
+            off = np.concatenate([[0], np.cumsum([len(g) for g in incs])]).tolist()
             m.u = pyo.Var(range(off[-1]), domain=pyo.Reals, bounds=(0.0, 1.0))
             u = [m.u[q] for q in range(off[-1])]
             # sum_q u_ctq = m_ct - (teams of the floor)
             m.level = pyo.Constraint(range(T * C), rule=lambda _m, k: _lin(
                 [1.0] * (off[k + 1] - off[k]) + [-1.0], u[off[k]:off[k + 1]] + [mv[k]])
                 == -lo_tc[k])
-            w = data.period_weight
-            for k, lst in enumerate(lists):
-                obj_c += (lst[2] * w[k // C]).tolist()
+            for g in incs:
+                obj_c += g.tolist()
             obj_v += u
             # no reductions: counts never fall (the lists are the same every period, so the
             # allocations are nested)
@@ -815,8 +920,12 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
             members = [[x[k] for k in xpos[t, :, c][xpos[t, :, c] >= 0].tolist()]
                        for t in range(T) for c in range(C)]
             if count_vars:
+                lo_m, hi_m = list(lo_tc), list(cap_tc)
+                if count_bounds is not None:
+                    lo_m = np.maximum(lo_m, np.ravel(count_bounds[0])).tolist()
+                    hi_m = np.minimum(hi_m, np.ravel(count_bounds[1])).tolist()
                 m.m = pyo.Var(range(T * C), domain=dom,
-                              bounds=lambda _m, k: (lo_tc[k], cap_tc[k]))
+                              bounds=lambda _m, k: (lo_m[k], hi_m[k]))
                 mv = [m.m[k] for k in range(T * C)]
                 m.count = pyo.Constraint(range(T * C), rule=lambda _m, k: _lin(
                     [1.0] + [-1.0] * len(members[k]), [mv[k]] + members[k]) == 0.0)
@@ -954,13 +1063,17 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
         all_c = [cf for t in range(T) for cf in per_t[t][0]]
         all_v = [v for t in range(T) for v in per_t[t][1]]
         # the aggregated model leaves the floor's teams out of u: their value is a constant
-        const = ramp_value(data, floor) if kind == "aggregate" else 0.0
+        const = 0.0
+        if kind == "aggregate":
+            const = (ramp_value(data, floor) if values is None
+                     else float(values.value[:, :, 0].sum()))
         m.obj = pyo.Objective(expr=LinearExpression(
             constant=const, linear_coefs=obj_c + [-eps * cf for cf in all_c],
             linear_vars=obj_v + all_v), sense=pyo.maximize)
         variables = cov_vars + h + S
     return BuiltBuildout(model=m, n_integer=n_int, tie_break_per_usd=eps, variables=variables,
-                         kind=kind, x_index=xi, z_index=zi, u_lists=u_lists, shape=(T, P, C),
+                         kind=kind, x_index=xi, z_index=zi, u_lists=u_lists,
+                         u_sizes=u_sizes, shape=(T, P, C),
                          n_roles=R, data=data, has_counts=kind == "aggregate" or count_vars)
 
 
@@ -975,7 +1088,10 @@ __all__ = [
     "best_greedy",
     "build_buildout_model",
     "check_ramp",
+    "column_lp",
+    "count_caps",
     "count_values",
+    "count_values_from",
     "counts_feasible",
     "covered_calls",
     "diagnose",
