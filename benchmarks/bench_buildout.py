@@ -9,8 +9,10 @@ multiply each pipeline's cohort size and each fiscal year's budget by a seeded f
 same size).
 
 * bheard: :func:`bheard.optimize.buildout.solve_buildout` as ``bheard buildout`` runs it
-  (diagnosis, greedy ramp, aggregated exact formulation with LP rounding and a local search,
-  HiGHS with the best ramp as MIP start unless the LP bound already certifies it);
+  (diagnosis, greedy ramp; isolated: the aggregated exact formulation with LP rounding and a
+  local search; shared: the count relaxation, its MIP's bound and its counts placed by the
+  full MIP at fixed counts; HiGHS on the full MIP with the best ramp as start only when the
+  bound does not yet certify it);
 * reference: HiGHS with default options on the plain full formulation (a team integer per
   precinct, tour and quarter, the coverage levels, every coupling row written on those
   integers), no MIP start;
