@@ -527,6 +527,30 @@ def test_save_load_roundtrip(tiny_ramp, tmp_path):
         Buildout.load(tmp_path)
 
 
+def test_saved_buildout_is_one_unit(tiny_ramp, tmp_path):
+    """A buildout folder is written as one unit (bheard.io.write_unit): a folder whose write
+    was interrupted (no manifest), or one of whose files changed since, is refused with an
+    InputError naming the folder or file; saving over an older buildout removes that one's
+    report.html, so the folder never mixes two runs."""
+    out = tmp_path / "bo"
+    tiny_ramp.save(out)
+    (out / "report.html").write_text("<html>old report</html>")
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "bheard-buildout"
+    tiny_ramp.save(out)  # a new run over the old one
+    assert not (out / "report.html").exists()
+    assert Buildout.load(out).objective == pytest.approx(tiny_ramp.objective)
+    periods = (out / "periods.csv").read_text()
+    (out / "periods.csv").write_text(periods.replace(",", ";", 1))
+    with pytest.raises(InputError) as err:
+        Buildout.load(out)
+    assert "periods.csv" in str(err.value)
+    tiny_ramp.save(out)
+    (out / "manifest.json").unlink()  # as a kill between the renames leaves it
+    with pytest.raises(InputError) as err:
+        Buildout.load(out)
+    assert "manifest.json" in str(err.value)
+
+
 def test_result_tables_agree(tiny_ramp):
     """The period table, the assignments and the workforce table tell the same story."""
     b = tiny_ramp

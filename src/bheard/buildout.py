@@ -10,13 +10,15 @@ deployment (a saved plan, or a scenario solved for its plan), build the buildout
 The result is a :class:`Buildout`: per-period teams (array and table), hires and headcount by
 role, spend against each fiscal year's budget, coverage, the order in which precincts and
 tours open, and the solver's status, objective, bound and gap. :meth:`Buildout.save` writes
-CSV and JSON (atomically); :meth:`Buildout.load` reads them back. Formulation:
+CSV and JSON as one unit with a manifest (:func:`bheard.io.write_unit`); :meth:`Buildout.load`
+reads them back, verified. Formulation:
 ``models/buildout.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import time
@@ -25,16 +27,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from bheard.errors import InputError
-from bheard.io import atomic_write_csv, atomic_write_json, atomic_write_text
+from bheard.io import csv_bytes, json_bytes, read_unit, write_unit
 from bheard.results import SolverReport
 from bheard.scenario import Scenario, load_scenario, scenario_yaml
+from bheard.scenario.loader import safe_load_bytes
 
-#: files :meth:`Buildout.save` writes (besides scenario.yaml and report.html)
+#: files :meth:`Buildout.save` writes (besides scenario.yaml and the manifest)
 FILES = ("buildout.json", "periods.csv", "teams.csv", "teams_by_borough_tour.csv",
          "workforce.csv", "fiscal_years.csv", "openings.csv")
+#: the manifest kind of a buildout folder (:func:`bheard.io.write_unit`)
+BUILDOUT_KIND = "bheard-buildout"
+BUILDOUT_WHAT = ("a buildout folder written by `bheard buildout --out` (buildout.json, the CSV"
+                 " tables and manifest.json)")
+#: outputs derived from a saved buildout, removed when another is saved over it
+DERIVED_FILES = ("report.html",)
 
 
 @dataclass
@@ -114,50 +122,55 @@ class Buildout:
 
     # ---- save / load -----------------------------------------------------------------
     def save(self, out_dir: str | Path) -> Path:
-        """Write buildout.json, the CSV tables and scenario.yaml (each atomically)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, df in (("periods.csv", self.periods), ("teams.csv", self.assignments),
-                         ("teams_by_borough_tour.csv", self.by_borough_tour),
-                         ("workforce.csv", self.workforce),
-                         ("fiscal_years.csv", self.fiscal_years),
-                         ("openings.csv", self.openings)):
-            atomic_write_csv(out / name, df)
+        """Write buildout.json, the CSV tables and scenario.yaml into ``out_dir`` as one unit
+        (:func:`bheard.io.write_unit`: a temporary folder, then renamed into place with
+        ``manifest.json`` last), and remove the report of the buildout it replaces, so the
+        folder never holds files of two runs. A write failure raises
+        :class:`bheard.errors.OutputError` and leaves the old buildout as it was."""
+        files = {name: csv_bytes(df) for name, df in (
+            ("periods.csv", self.periods), ("teams.csv", self.assignments),
+            ("teams_by_borough_tour.csv", self.by_borough_tour),
+            ("workforce.csv", self.workforce), ("fiscal_years.csv", self.fiscal_years),
+            ("openings.csv", self.openings))}
         if self.resolved_scenario is not None:
-            atomic_write_text(out / "scenario.yaml",
-                              "# the resolved scenario this buildout was solved for (bheard)\n"
-                              + scenario_yaml(self.resolved_scenario))
-        atomic_write_json(out / "buildout.json", self.summary())
-        return out
+            files["scenario.yaml"] = (
+                "# the resolved scenario this buildout was solved for (bheard)\n"
+                + scenario_yaml(self.resolved_scenario)).encode("utf-8")
+        files["buildout.json"] = json_bytes(self.summary())
+        stale = tuple(n for n in (*FILES, "scenario.yaml") if n not in files) + DERIVED_FILES
+        return write_unit(out_dir, files, kind=BUILDOUT_KIND, remove=stale)
 
     @classmethod
     def load(cls, out_dir: str | Path) -> Buildout:
-        """Read a buildout written by :meth:`save`; :class:`InputError` for anything else."""
+        """Read a buildout written by :meth:`save`, verified against its manifest (a folder
+        whose write was interrupted, or whose files changed since, is refused);
+        :class:`InputError` for anything else."""
         out = Path(out_dir)
-        missing = [n for n in FILES if not (out / n).is_file()]
+        files = read_unit(out, BUILDOUT_KIND, BUILDOUT_WHAT)
+        missing = [n for n in FILES if n not in files]
         if missing:
-            raise InputError.single(out, "(folder)", str(out), "a folder written by `bheard"
-                                    f" buildout --out` (missing {', '.join(missing)})")
+            raise InputError.single(out, "(folder)", str(out), f"{BUILDOUT_WHAT} (missing"
+                                    f" {', '.join(missing)})")
         try:
-            s = json.loads((out / "buildout.json").read_text(encoding="utf-8"))
-            tables = {n: _read_table(out / n) for n in FILES[1:]}
+            s = json.loads(files["buildout.json"].decode("utf-8"))
+            tables = {n: _read_table(files[n]) for n in FILES[1:]}
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             raise InputError.single(out, "(files)", str(exc)[:80],
                                     "buildout.json and CSV tables written by bheard") from None
         try:
-            return cls._from_saved(out, s, tables)
+            return cls._from_saved(out, s, tables, files.get("scenario.yaml"))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError.single(out / "buildout.json", "(file)",
                                     f"{type(exc).__name__}: {str(exc)[:80]}",
                                     "a buildout.json written by bheard") from None
 
     @classmethod
-    def _from_saved(cls, out: Path, s: dict, t: dict) -> Buildout:
+    def _from_saved(cls, out: Path, s: dict, t: dict, scenario: bytes | None) -> Buildout:
         nan = float("nan")
         solver = SolverReport(**{k: (nan if v is None else v) for k, v in s["solver"].items()})
         sc = None
-        if (out / "scenario.yaml").is_file():
-            data = yaml.safe_load((out / "scenario.yaml").read_text(encoding="utf-8"))
+        if scenario is not None:
+            data = safe_load_bytes(scenario, out / "scenario.yaml")
             sc = load_scenario(data, base_dir=out)
         labels = list(s["period_labels"])
         precincts = np.array(s["precincts"], dtype=np.int64)
@@ -204,10 +217,10 @@ class Buildout:
                 f" bound={self.bound:,.1f}, gap={self.gap:.2e}{fin})")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(raw: bytes) -> pd.DataFrame:
     """A saved CSV table; an infeasible buildout saves empty ones."""
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        return pd.read_csv(io.BytesIO(raw), keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 
