@@ -462,6 +462,49 @@ def test_unlimited_hiring_final_period_equals_steady_state(mode):
         assert again == pytest.approx(final, rel=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["isolated", "shared"])
+def test_own_state_check_is_exact_at_the_steady_plan(mode):
+    """The gains a ramp is optimized with are frozen at the steady-state plan's own state, so
+    for that plan the frozen value, its value at its own state (OWN_COVERAGE, the check
+    `bheard buildout` reports per period) and the steady-state solve's objective are one
+    number (the first two to 1e-9); a plan with fewer teams is valued differently at its own state (its
+    teams are less busy), so the check is not an identity."""
+    from bheard.buildout import starting_slots
+    from bheard.model.buildout import covered_calls
+    from bheard.optimize import formulation_for, resolve
+    from bheard.optimize.buildout import GAINS, OWN_COVERAGE
+    from bheard.problem.buildout import buildout_from_scenario, to_columns, to_slots
+
+    d = tiny_buildout(teams_by="day_and_tour")
+    if mode == "shared":
+        d["coverage"] = {"mode": "shared", "response_standard_min": 15}
+    sc = resolve(d)
+    form = formulation_for(sc)
+    prob = form.problem(sc)
+    steady = form.run(sc, prob)
+    data = buildout_from_scenario(sc, prob, GAINS[mode](sc, prob, steady),
+                                  starting_slots(sc, prob))
+    cols = list(data.column_slots)
+    X = to_columns(np.asarray(steady.teams, dtype=np.int64), cols)
+    S = prob.shape[1]
+    assert np.array_equal(to_slots(X, cols, S), steady.teams)
+    frozen = float(covered_calls(data, np.broadcast_to(X, data.shape))[0].sum())
+    own = float(OWN_COVERAGE[mode](sc, prob, to_slots(X, cols, S)).sum())
+    assert own == pytest.approx(frozen, rel=1e-9)
+    # the steady solve's own state came from a warm-started busy-probability iteration,
+    # which stops at its tolerance (models/shared_coverage.md): equal to 1e-6
+    assert own == pytest.approx(steady.objective, rel=1e-6)
+    differ = []
+    for j, c in np.argwhere(X > 0):  # one team fewer somewhere
+        fewer = X.copy()
+        fewer[j, c] -= 1
+        f_frozen = float(covered_calls(data, np.broadcast_to(fewer, data.shape))[0].sum())
+        f_own = float(OWN_COVERAGE[mode](sc, prob, to_slots(fewer, cols, S)).sum())
+        assert f_own < steady.objective
+        differ.append(abs(f_own - f_frozen) > 1e-9)
+    assert any(differ)
+
+
 def test_infeasible_milestone_names_the_binding_pipeline_and_period():
     """A milestone the social-worker pipeline cannot reach in time: no solve, a diagnosis
     naming the pipeline and the first period it fails."""
@@ -678,6 +721,9 @@ def test_shipped_buildout_scenario():
     stopped by its 120 s limit with a certified gap of a few 1e-3; the pilot's teams are kept
     and the ramp ends within the steady-state optimum at the FY29 budget."""
     b = bheard.buildout(SCENARIOS / "dcs_buildout.yaml")
+    # each quarter's teams at their own local busy probabilities: within 1% of the frozen
+    # valuation the ramp was optimized with (0.18% at most when measured, README "Buildout")
+    assert b.own_state_max_rel_diff <= 0.01
     assert (b.status == "optimal" and b.gap <= 1e-3) or (
         b.status == "time_limit_feasible" and b.gap <= 5e-3)
     p = b.periods

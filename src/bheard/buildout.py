@@ -59,6 +59,10 @@ class Buildout:
     (spend against budget), ``openings`` (when each precinct's tour first gets a team).
     ``events``: when each tour first opens, when every precinct has a team, ...;
     ``steady_state``: the steady-state optimum at the last fiscal year's budget.
+    ``own_state_max_rel_diff``: the largest relative difference over the periods between the
+    coverage the ramp was optimized with (gains frozen at the steady-state plan's state) and
+    each period's teams valued at their own state (``periods`` column
+    ``covered_calls_per_year_own_state``; :func:`add_own_state_check`).
     """
 
     scenario: str
@@ -78,6 +82,7 @@ class Buildout:
     events: dict = field(default_factory=dict)
     milestones: list[dict] = field(default_factory=list)
     steady_state: dict | None = None
+    own_state_max_rel_diff: float = math.nan
     notes: list[str] = field(default_factory=list)
     greedy_objective: float = math.nan
     build_seconds: float = 0.0
@@ -110,6 +115,11 @@ class Buildout:
             "coverage_model": self.coverage_model, "greedy_objective": num(self.greedy_objective),
             "diagnosis": self.diagnosis, "notes": self.notes, "events": self.events,
             "milestones": self.milestones, "steady_state": self.steady_state,
+            "own_state_max_rel_diff": num(self.own_state_max_rel_diff),
+            "own_state_meaning": "largest relative difference over the periods between the"
+                                 " coverage the ramp was optimized with (gains frozen at the"
+                                 " steady-state plan's state) and each period's teams at their"
+                                 " own state (periods.csv covered_calls_per_year_own_state)",
             "solver": {k: num(v) for k, v in asdict(self.solver).items()},
             "bound_meaning": self.solver.bound_meaning,
             "build_seconds": self.build_seconds, "translate_seconds": self.translate_seconds,
@@ -201,6 +211,7 @@ class Buildout:
                    workforce=t["workforce.csv"], fiscal_years=t["fiscal_years.csv"],
                    openings=t["openings.csv"], events=s["events"], milestones=s["milestones"],
                    steady_state=s["steady_state"], notes=s["notes"],
+                   own_state_max_rel_diff=f(s.get("own_state_max_rel_diff")),
                    greedy_objective=f(s["greedy_objective"]), build_seconds=s["build_seconds"],
                    translate_seconds=s["translate_seconds"], solve_seconds=s["solve_seconds"],
                    total_seconds=s["total_seconds"], teams=teams, precincts=precincts,
@@ -267,6 +278,8 @@ def buildout(scenario, *, time_limit_s: float | None = None, base_dir=None) -> B
         cands = (np.broadcast_to(cols, data.shape).copy(),)
     res = solve_buildout(data, sc.solver, candidates=cands)
     out = make_buildout(sc, data, res)
+    if res.ramp is not None:
+        add_own_state_check(out, sc, prob, data, res.ramp.teams)
     out.steady_state = _steady_summary(steady, prob, final_budget)
     out.total_seconds = time.perf_counter() - t0
     return out
@@ -308,6 +321,29 @@ def _steady_summary(res, prob, budget: float) -> dict:
             "coverage_share": res.objective / eligible if ok and eligible > 0 else None,
             "team_shifts_per_week": int(np.asarray(res.teams).sum()) if ok else 0,
             "coverage_model": res.coverage_model}
+
+
+def add_own_state_check(b: Buildout, sc, prob, data, teams: np.ndarray) -> None:
+    """Each period's teams valued by the steady-state model at their OWN state (their own
+    local busy probabilities, or carried-over load: :data:`bheard.optimize.buildout.
+    OWN_COVERAGE`), next to the value the ramp was optimized with (gains frozen at the
+    steady-state plan's state): ``periods["covered_calls_per_year_own_state"]`` and
+    ``own_state_max_rel_diff`` (largest relative difference over the periods). How far the
+    frozen valuation is from the model's own account of each period's teams."""
+    from bheard.optimize.buildout import OWN_COVERAGE
+    from bheard.problem.buildout import to_slots
+
+    S = prob.shape[1]
+    cols = list(data.column_slots)
+    own = np.array([float(OWN_COVERAGE[sc.coverage.mode](sc, prob, to_slots(
+        np.asarray(teams[t]), cols, S)).sum()) for t in range(len(teams))])
+    p = b.periods
+    p.insert(p.columns.get_loc("covered_calls_per_year") + 1,
+             "covered_calls_per_year_own_state", own)
+    frozen = p["covered_calls_per_year"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(frozen > 0, np.abs(own - frozen) / frozen, np.where(own > 0, np.inf, 0.0))
+    b.own_state_max_rel_diff = float(rel.max()) if len(rel) else math.nan
 
 
 def make_buildout(sc, data, res) -> Buildout:

@@ -47,6 +47,11 @@ def print_buildout(b, console: Console = out_console) -> None:
                       f" ({fmt(ss['team_shifts_per_week'], 'int')} team-shifts/week); final"
                       f" period {fmt(float(b.periods['coverage_share'].iloc[-1]), 'share')}",
                       highlight=False)
+    if b.own_state_max_rel_diff == b.own_state_max_rel_diff:  # not nan
+        console.print(f"  check: each period's teams at their own state (busy probabilities or"
+                      f" carried-over load) differ from the valuation the ramp was optimized"
+                      f" with by at most {b.own_state_max_rel_diff:.2%} (periods.csv"
+                      f" covered_calls_per_year_own_state)", highlight=False)
     for note in b.notes:
         console.print(f"  note: {escape(note)}", style="dim")
     p = b.periods

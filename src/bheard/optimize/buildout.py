@@ -43,7 +43,13 @@ from bheard.model.buildout import (
     ramp_value,
     round_counts,
 )
-from bheard.model.hypercube import equivalent_load, frozen_gains, plan_busy, preferences
+from bheard.model.hypercube import (
+    busy_group,
+    equivalent_load,
+    frozen_gains,
+    plan_busy,
+    preferences,
+)
 from bheard.model.shared import isolated_gains, reach_or_identity
 from bheard.problem.buildout import BuildoutData, CoverageGains
 from bheard.problem.slots import ProblemData
@@ -98,6 +104,31 @@ def shared_buildout_gains(sc, prob: ProblemData, steady: SolveResult | None) -> 
 GAINS: dict[str, Callable[..., CoverageGains]] = {
     "isolated": isolated_buildout_gains,
     "shared": shared_buildout_gains,
+}
+
+
+def isolated_own_coverage(sc, prob: ProblemData, teams: np.ndarray) -> np.ndarray:
+    """(P, S) covered calls/year of a slot plan at its OWN carried-over load (the isolated
+    model as the steady-state solve reports a plan)."""
+    teams = np.asarray(teams, dtype=np.int64)
+    return dataclasses.replace(prob, carry_share=prob.carry_share_of(teams)).coverage(teams)
+
+
+def shared_own_coverage(sc, prob: ProblemData, teams: np.ndarray) -> np.ndarray:
+    """(P, S) covered calls/year of a slot plan at its OWN local busy probabilities (the
+    approximate hypercube of the plan, as the steady-state solve reports a plan)."""
+    pref = preferences(reach_or_identity(prob), prob.travel_min, prob.service_time_hours)
+    st = plan_busy(prob, pref, np.asarray(teams, dtype=np.int64),
+                   busy_group(prob, sc.coverage.busy_probability_by))
+    return st.covered
+
+
+#: coverage.mode -> a slot plan's coverage at its own state (its own carried-over load or
+#: busy probabilities): what each period's teams would deliver by the steady-state model's
+#: own account, the check of the gains frozen at the steady-state plan's state
+OWN_COVERAGE: dict[str, Callable[..., np.ndarray]] = {
+    "isolated": isolated_own_coverage,
+    "shared": shared_own_coverage,
 }
 
 
@@ -495,6 +526,7 @@ def _better(data: BuildoutData, a: Ramp | None, b: Ramp | None, steps: list, nam
 
 __all__ = [
     "GAINS",
+    "OWN_COVERAGE",
     "BuildoutSolve",
     "isolated_buildout_gains",
     "shared_buildout_gains",
