@@ -147,6 +147,8 @@ def render_buildout_report(out_dir: str | Path) -> str:
             ("how", sv.message), ("termination", sv.termination),
             ("greedy ramp, calls", _fmt(b.greedy_objective, ",.1f")),
             ("LP relaxation bound, calls", _fmt(sv.lp_bound, ",.1f")),
+            ("largest difference, any period, between the valuation optimized and the"
+             " period's teams at their own state", _fmt(b.own_state_max_rel_diff, ".2%")),
             ("requested gap / time limit",
              f"{_fmt(sv.mip_rel_gap, 'g')} / {_fmt(sv.time_limit_s, 'g')} s"),
             ("build / translate / solve / total seconds", " / ".join(
