@@ -48,6 +48,8 @@ BOUND_SOURCES: dict[str, str] = {
     "count_enumeration": "the exact optimum over the team counts of the exchange groups (every"
                          " optimal plan is one of them; models/isolated_coverage.md)",
     "empty": "no decision can cover any call: the empty plan is optimal",
+    "demand": "every eligible call covered: the trivial bound, reported when neither the LP"
+              " relaxation nor the MIP gave a bound within the time limit",
     "class_count": "exact enumeration over the number of teams of each cost class (no slot cap"
                    " binds, at most 3 team costs): for each affordable count the best plan takes"
                    " the largest gains of each class; the bound adds the tie-break allowance"

@@ -78,7 +78,12 @@ def solve_staggered(data: StaggeredData, options: SolverOptions | None = None) -
 
     def finish(status, w, bound, tr, sv):
         obj = float(data.coverage(w).sum())
-        bound = max(bound, obj) if math.isfinite(bound) else bound
+        if not math.isfinite(bound):
+            # neither the LP nor the MIP gave a bound within the time limit: every eligible
+            # call covered is still a (weak) proven bound, so the gap stays finite
+            bound = float(data.eligible_calls_per_year().sum())
+            report.bound_source = "demand"
+        bound = max(bound, obj)
         gap = relative_gap(obj, bound)
         if status == "time_limit_feasible" and gap <= opt.mip_rel_gap:
             status = "optimal"
