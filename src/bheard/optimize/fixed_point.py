@@ -39,6 +39,7 @@ from bheard.model.shared import (
     shared_lp_arrays,
     shared_start_values,
 )
+from bheard.optimize.slot_lp import slot_count_plan, slot_counts_apply
 from bheard.problem.slots import ProblemData
 from bheard.results import EquityCost, FixedPointReport, SolveResult, SolverReport
 from bheard.scenario.schema import CoverageSettings, SolverOptions
@@ -380,6 +381,24 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         report.bound_source = "slot_lp" if slot_priced(prob, reach, floors) else "highs_lp"
         report.termination = "LP bound certifies the plan"
         report.message = "LP-rounded + local-search plan"
+        if (math.isfinite(bound) and relative_gap(v, bound) > opts.mip_rel_gap
+                and slot_counts_apply(prob, floors)):
+            # the budget's integrality gap: whole teams per slot, counts enumerated by class
+            t_sc = time.perf_counter()
+            counts = slot_count_plan(
+                prob, G, reach, (X if X is not None else teams).sum(axis=0),
+                rel_gap=opts.mip_rel_gap, threads=opts.threads,
+                time_limit_s=max(opts.time_limit_s - (t_sc - t0), 1.0))
+            solve_s += time.perf_counter() - t_sc
+            if counts.teams is not None:
+                v_sc = frozen_value(G, counts.teams)
+                if v_sc > v + 1e-9 * max(abs(v), 1.0):
+                    teams, v = counts.teams, v_sc
+                    report.message = "slot-count plan"
+            if counts.status == "optimal" and counts.bound < bound:
+                bound, report.bound_source = counts.bound, "slot_count"
+                report.termination = "slot-count bound certifies the plan"
+                report.message += f" ({counts.n_lp} slot LPs by team count)"
         if fixed:
             break
         st = own(teams)
