@@ -21,10 +21,13 @@ from bheard.model.shared import slot_lp_groups, slot_lp_vectors
 from bheard.optimize.fixed_point import solve_lp_relaxation, solve_shared, solve_shared_mip
 from bheard.optimize.slot_lp import (concave_majorant, extended_bound, slot_count_plan,
                                      slot_counts_apply)
-from bheard.scenario import SolverOptions
+from bheard.optimize.registry import formulation_for
+from bheard.optimize.stochastic import sample_busy_model
+from bheard.scenario import SolverOptions, load_scenario
 from bheard.solver import LpFamily
 from helpers import make_shared as make
 from helpers import shared_settings as SharedSettings
+from test_stochastic import _dispatch_dict, _one_sample
 
 
 def _gains(prob, q=0.35):
@@ -178,3 +181,29 @@ def test_solve_shared_uses_the_slot_count_bound_when_the_lp_leaves_a_gap():
     assert res.status == "optimal"
     assert res.objective == pytest.approx(best, rel=1e-9)
     assert res.bound == pytest.approx(best, rel=1e-7) and lp > best * (1 + 1e-4)
+
+
+# ---------------------------------------------------------------------------- early LP round
+def test_early_lp_round_that_does_not_converge_falls_back_to_the_cheap_phase():
+    """``cheap_iterations=1`` (the shared SAA's schedule): on an instance whose fixed point
+    needs about 20 cheap iterations, the early LP round does not converge, the rest of the
+    cheap phase runs and the solve ends where the default schedule ends: same status, plan
+    and objective."""
+    d = _dispatch_dict("shared", budget={"annual_usd": 2_500_000},
+                       solver={"time_limit_s": 20, "mip_rel_gap": 1e-4})
+    d["demand"]["uncertainty"] = {"cv": 0.4, "samples": 3, "evaluation_samples": 3}
+    sc = load_scenario(d)
+    prob = formulation_for(sc).problem(sc)
+    one = _one_sample(prob, prob.samples.rates[1])
+    runs = []
+    for cheap in (None, 1):
+        busy = sample_busy_model(one, sc.coverage, one.samples.rates)
+        runs.append(solve_shared(one, sc.solver, sc.coverage, None, busy=busy,
+                                 cheap_iterations=cheap))
+    ref, early = runs
+    assert [r["phase"] for r in early.fixed_point.trace[:3]] == ["local search", "lp",
+                                                                  "local search"]
+    assert len(ref.fixed_point.trace) > 10
+    assert early.status == ref.status == "optimal"
+    assert np.array_equal(early.teams, ref.teams)
+    assert early.objective == pytest.approx(ref.objective, rel=1e-9)
