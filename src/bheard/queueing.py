@@ -26,6 +26,12 @@ def erlang_b(k, a):
     a = np.asarray(a, dtype=float)
     if np.any(k < 0) or np.any(a < 0):
         raise ValueError("erlang_b needs k >= 0 and a >= 0")
+    if k.ndim == 0:  # one k for every load: the recursion alone (the same arithmetic)
+        b = np.ones(a.shape, dtype=float)
+        for j in range(1, int(k) + 1):
+            ab = a * b
+            b = ab / (j + ab)
+        return b if b.shape else float(b)
     k, a = np.broadcast_arrays(k.astype(np.int64), a)
     kmax = int(k.max()) if k.size else 0
     b = np.ones(a.shape, dtype=float)
@@ -204,6 +210,33 @@ def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
             lo = np.where(low, mid, lo)
             hi = np.where(low, hi, mid)
         out[..., k] = erlang_b(k, 0.5 * (lo + hi))
+    return out
+
+
+def loss_with_breaks_at(a, alpha: float, k) -> np.ndarray:
+    """:func:`loss_with_breaks_table` at one number of teams per cell: ``k`` (int >= 0)
+    broadcast against ``a``; the same bisection and arithmetic cell by cell (equal to the
+    table's entry ``[..., k]`` to the last bit), at the cost of one level instead of
+    ``kmax``."""
+    a = np.asarray(a, dtype=float)
+    k = np.asarray(k, dtype=np.int64)
+    a, k = np.broadcast_arrays(a, k)
+    if alpha >= 1.0:
+        return np.asarray(erlang_b(k, a), dtype=float)
+    out = np.ones(a.shape)
+    on = k > 0
+    if not on.any():
+        return out
+    ka, aa = k[on], a[on]
+    need = ka * (1.0 - alpha)
+    lo = aa.copy()
+    hi = aa + need / max(alpha, 1e-9) + ka
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        low = (mid - aa) * (1.0 - erlang_b(ka, mid)) < need
+        lo = np.where(low, mid, lo)
+        hi = np.where(low, hi, mid)
+    out[on] = erlang_b(ka, 0.5 * (lo + hi))
     return out
 
 
