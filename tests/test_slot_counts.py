@@ -125,6 +125,26 @@ def test_slot_count_plan_equals_brute_force(seed, shape, costs):
         assert res.bound == pytest.approx(best, rel=1e-7)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_first_round_bound_is_valid_from_far_windows(seed, monkeypatch):
+    """One round of narrow windows far from the optimum (counts 0-1 per slot): the counts
+    outside them are bounded by extension alone, and that bound is still at least the
+    brute-force optimum; a time limit of zero returns no bound and no crash."""
+    import bheard.optimize.slot_lp as sl
+
+    prob = _random(seed, 4, 2, [1000.0, 1300.0], budget_teams=(4, 6))
+    pref, G = _gains(prob)
+    best = _brute(prob, G)
+    monkeypatch.setattr(sl, "COUNT_ROUNDS", 1)
+    monkeypatch.setattr(sl, "COUNT_WINDOW", 1)
+    res = slot_count_plan(prob, G, pref, np.zeros(2), rel_gap=0.0)
+    assert res.status == "optimal" and res.rounds == 1
+    assert res.bound >= best * (1 - 1e-9)
+    assert res.value <= best * (1 + 1e-9)
+    out = slot_count_plan(prob, G, pref, np.zeros(2), time_limit_s=0.0)
+    assert out.status == "time_limit" and out.teams is None
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_slot_cap_and_minimum_staffing_are_kept(seed):
     """A slot cap of 2 teams and one precinct that must have a team in slot 0: brute force

@@ -200,9 +200,10 @@ MAX_COUNT_POINTS = 4_000_000
 @dataclass
 class SlotCounts:
     """Outcome of :func:`slot_count_plan`: an upper bound (calls/year) on every plan at the
-    gains ``G`` (nan unless status is ``optimal``: every slot LP solved), the best plan found
-    and its covered calls/year at ``G``, the number of slot LPs solved and the final windows
-    (per slot, the counts whose slot LP was solved)."""
+    gains ``G`` (valid when status is ``optimal``: every slot LP of a round solved; a later
+    round cut short by the time limit leaves the last finished round's bound and plan), the
+    best plan found and its covered calls/year at ``G``, the number of slot LPs solved and the
+    final windows (per slot, the counts whose slot LP was solved)."""
 
     status: str
     bound: float
@@ -224,21 +225,22 @@ def slot_counts_apply(prob: ProblemData, floors=None) -> bool:
             and len(np.unique(np.round(cost, 6))) <= MAX_COUNT_CLASSES)
 
 
-def concave_majorant(values: np.ndarray) -> np.ndarray:
-    """The least concave majorant of ``values`` at the points 0, 1, ..., n-1 (the upper hull,
-    evaluated at every point): equal to ``values`` where they are already concave, above them
-    elsewhere."""
+def concave_majorant(values: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
+    """The least concave majorant of ``values`` at the points ``x`` (default 0, 1, ...,
+    n-1; increasing): the upper hull, evaluated at every point; equal to ``values`` where
+    they are already concave, above them elsewhere."""
     v = np.asarray(values, dtype=float)
+    x = np.arange(v.size, dtype=float) if x is None else np.asarray(x, dtype=float)
     hull: list[int] = []
     for k in range(v.size):
         while len(hull) >= 2:
             i, j = hull[-2], hull[-1]
-            if (v[j] - v[i]) * (k - i) <= (v[k] - v[i]) * (j - i):
+            if (v[j] - v[i]) * (x[k] - x[i]) <= (v[k] - v[i]) * (x[j] - x[i]):
                 hull.pop()
             else:
                 break
         hull.append(k)
-    return np.interp(np.arange(v.size), hull, v[hull])
+    return np.interp(x, x[hull], v[hull])
 
 
 def extended_bound(vals: dict[int, float], lo: int, hi: int) -> np.ndarray:
@@ -246,19 +248,23 @@ def extended_bound(vals: dict[int, float], lo: int, hi: int) -> np.ndarray:
     ``vals`` on a window ``a..b`` (consecutive counts): ``V`` itself on the window; beyond it,
     concavity: ``V(n) <= V(b) + (n - b) (V(b) - V(b-1))`` for ``n > b`` and ``V(n) <= V(a) -
     (a - n) (V(a+1) - V(a))`` for ``n < a`` (slopes only fall); then the least concave
-    majorant of the whole (:func:`concave_majorant`), so that classes merge exactly."""
+    majorant of the whole (:func:`concave_majorant`), so that classes merge exactly. The
+    extensions are straight lines, so the majorant is that of the window and the two end
+    points ``lo`` and ``hi``: the hull needs the window's points only."""
     a, b = min(vals), max(vals)
-    n = np.arange(lo, hi + 1)
-    out = np.empty(n.size)
     win = np.array([vals[k] for k in range(a, b + 1)])
-    out[a - lo:b - lo + 1] = win
+    xs, vs = list(range(a, b + 1)), win.tolist()
     if b < hi:
         up = max(win[-1] - win[-2], 0.0) if b > a else math.inf
-        out[b - lo + 1:] = win[-1] + (n[b - lo + 1:] - b) * up
+        xs.append(hi)
+        vs.append(win[-1] + (hi - b) * up)
     if a > lo:
         down = max(win[1] - win[0], 0.0) if b > a else 0.0
-        out[:a - lo] = win[0] - (a - n[:a - lo]) * down
-    return concave_majorant(out)
+        xs.insert(0, lo)
+        vs.insert(0, win[0] - (a - lo) * down)
+    xs_a, vs_a = np.asarray(xs, dtype=float), np.asarray(vs, dtype=float)
+    hull_v = concave_majorant(vs_a, xs_a)
+    return np.interp(np.arange(lo, hi + 1, dtype=float), xs_a, hull_v)
 
 
 def _class_bound_table(slots: list[int], ext: dict[int, np.ndarray], lo: np.ndarray
@@ -425,15 +431,16 @@ def slot_count_plan(prob: ProblemData, G: np.ndarray, pref: Preferences, centre:
             g = group_of[s]
             for n in sorted(want[s] - set(up[s])):
                 left = time_limit_s - (time.perf_counter() - t0)
-                if left <= 0:
-                    out.status = "time_limit"
+                if left <= 0:  # a finished round's bound and plan stand
+                    out.status = "time_limit" if rnd == 1 else out.status
                     return out
                 c, col_lo, col_hi, row_lo, row_hi = slot_lp_vectors(prob, G, g, s, 0.0)
                 row_hi[-1] = float(n)
                 run = fam_of[s].solve(c, col_lo, col_hi, row_lo, row_hi, time_limit_s=left)
                 out.n_lp += 1
                 if run.termination != "optimal":
-                    out.status = f"slot LP not solved ({run.solver_termination})"
+                    if rnd == 1:
+                        out.status = f"slot LP not solved ({run.solver_termination})"
                     return out
                 x = _fill_slot(prob, G, pref, s, run.values[:P], n)
                 v = _slot_value(G, pref, s, x)
@@ -484,7 +491,9 @@ def slot_count_plan(prob: ProblemData, G: np.ndarray, pref: Preferences, centre:
                     idx -= k
             if value > out.value:
                 out.teams, out.value = teams, value
-        out.bound = max(bound, out.value)
+        # every round's bound is valid (the extensions bound the counts not solved yet)
+        out.bound = max(bound if not math.isfinite(out.bound) else min(out.bound, bound),
+                        out.value)
         out.windows = [(int(min(up[s])), int(max(up[s]))) for s in range(S)]
         gap_ok = (out.bound - out.value) <= rel_gap * max(abs(out.bound), 1.0)
         if gap_ok or not need:
