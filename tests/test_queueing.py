@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from bheard.queueing import erlang_b, erlang_b_table, erlang_c
+from bheard.queueing import (erlang_b, erlang_b_table, erlang_c, loss_with_breaks_at,
+                             loss_with_breaks_table)
 
 
 @pytest.mark.parametrize("k,a,expected", [
@@ -51,3 +52,25 @@ def test_erlang_b_zero_load():
 def test_erlang_c_known_value():
     """Erlang C(3, 1.5) = 0.2368 (M/M/3 at 50% utilisation; Larson & Odoni 5.5.3 via 1-0.763158)."""
     assert erlang_c(3, 1.5) == pytest.approx(1 - 0.763158, abs=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.8, 0.55])
+def test_loss_with_breaks_at_each_cells_count_is_the_tables_entry_to_the_bit(alpha):
+    """One level per cell (``loss_with_breaks_at``) against the whole table's entry at that
+    level: equal to the last bit (the same bisection and arithmetic), zero teams lose all."""
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 6, (40, 25))
+    a[0, :5] = 0.0
+    k = rng.integers(0, 7, (40, 25))
+    table = loss_with_breaks_table(a, alpha, 6)
+    got = loss_with_breaks_at(a, alpha, k)
+    assert np.array_equal(got, np.take_along_axis(table, k[..., None], axis=-1)[..., 0])
+    assert (got[k == 0] == 1.0).all()
+
+
+def test_erlang_b_one_k_equals_the_broadcast_path():
+    """The scalar-k recursion returns what the per-cell path returns for the same k."""
+    a = np.linspace(0.0, 12.0, 97)
+    for k in range(0, 9):
+        assert np.array_equal(erlang_b(k, a), erlang_b(np.full(a.shape, k), a))
+    assert erlang_b(3, 2.0) == pytest.approx((8 / 6) / (1 + 2 + 2 + 8 / 6))

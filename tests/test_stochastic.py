@@ -513,6 +513,13 @@ def test_sample_problems_are_the_deterministic_problem_at_that_demand(mode):
     mean = np.mean([problem_from_scenario(sc, rates=r).coverage_table(K)
                     for r in prob.samples.rates], axis=0)
     assert np.allclose(prob.coverage_table(K), mean, rtol=1e-9)
+    # a plan's coverage is the averaged table's entry at its counts (one level per cell)
+    teams = np.random.default_rng(1).integers(0, K + 1, prob.shape)
+    at = np.take_along_axis(prob.coverage_table(K), teams[..., None], axis=-1)[..., 0]
+    assert np.allclose(prob.coverage(teams), at, rtol=1e-12)
+    one = problem_from_scenario(sc, rates=prob.samples.rates[2])
+    assert np.array_equal(one.coverage(teams), np.take_along_axis(
+        one.coverage_table(K), teams[..., None], axis=-1)[..., 0])
 
 
 @pytest.mark.parametrize("mode", ["isolated", "shared"])

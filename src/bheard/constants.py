@@ -38,6 +38,10 @@ BOUND_SOURCES: dict[str, str] = {
     "slot_lp": "LP relaxation bound with the budget priced out: one LP per slot solved by HiGHS,"
                " minimised over the budget price (a valid bound at every price; the LP value at"
                " the best one; models/shared_coverage.md)",
+    "slot_count": "the best affordable team counts per slot, each slot bounded by its LP with"
+                  " that many teams (concave in the count) and the counts enumerated per cost"
+                  " class: the LP relaxation without the fraction of a team the budget's"
+                  " remainder buys (models/shared_coverage.md)",
     "highs_mip": "HiGHS's MIP bound on the reduced model, lifted to the full model",
     "count_relaxation": "buildout: HiGHS's bound on the count relaxation (team counts per period"
                         " and tour with every staff, hiring and budget row, each valued at its"

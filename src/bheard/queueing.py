@@ -26,6 +26,9 @@ def erlang_b(k, a):
     a = np.asarray(a, dtype=float)
     if np.any(k < 0) or np.any(a < 0):
         raise ValueError("erlang_b needs k >= 0 and a >= 0")
+    if k.ndim == 0:  # one k for every load: the recursion alone (the same arithmetic)
+        b = _erlang_b_one(int(k), a)
+        return b if b.shape else float(b)
     k, a = np.broadcast_arrays(k.astype(np.int64), a)
     kmax = int(k.max()) if k.size else 0
     b = np.ones(a.shape, dtype=float)
@@ -35,6 +38,16 @@ def erlang_b(k, a):
         b = ab / (j + ab)
         out = np.where(k == j, b, out)
     return out if out.shape else float(out)
+
+
+def _erlang_b_one(k: int, a: np.ndarray) -> np.ndarray:
+    """:func:`erlang_b` for one ``k`` and an array of loads, unchecked (callers' loads are
+    nonnegative by construction)."""
+    b = np.ones(np.shape(a), dtype=float)
+    for j in range(1, k + 1):
+        ab = a * b
+        b = ab / (j + ab)
+    return b
 
 
 def erlang_b_table(a, kmax: int) -> np.ndarray:
@@ -189,6 +202,8 @@ def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
     ``alpha = 1`` gives Erlang's ``B(k, a)`` exactly.
     """
     a = np.asarray(a, dtype=float)
+    if np.any(a < 0):
+        raise ValueError("loss_with_breaks_table needs a >= 0")
     out = np.empty(a.shape + (kmax + 1,))
     out[..., 0] = 1.0
     for k in range(1, kmax + 1):
@@ -200,10 +215,38 @@ def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
         hi = a + need / max(alpha, 1e-9) + k  # (hi - a)(1 - B) >= need there
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            low = (mid - a) * (1.0 - erlang_b(k, mid)) < need
+            low = (mid - a) * (1.0 - _erlang_b_one(k, mid)) < need
             lo = np.where(low, mid, lo)
             hi = np.where(low, hi, mid)
-        out[..., k] = erlang_b(k, 0.5 * (lo + hi))
+        out[..., k] = _erlang_b_one(k, 0.5 * (lo + hi))
+    return out
+
+
+def loss_with_breaks_at(a, alpha: float, k) -> np.ndarray:
+    """:func:`loss_with_breaks_table` at one number of teams per cell: ``k`` (int >= 0)
+    broadcast against ``a``; the same bisection and arithmetic cell by cell (equal to the
+    table's entry ``[..., k]`` to the last bit), at the cost of one level instead of
+    ``kmax``."""
+    a = np.asarray(a, dtype=float)
+    k = np.asarray(k, dtype=np.int64)
+    a, k = np.broadcast_arrays(a, k)
+    if alpha >= 1.0:
+        return np.asarray(erlang_b(k, a), dtype=float)
+    if np.any(k < 0) or np.any(a < 0):
+        raise ValueError("loss_with_breaks_at needs k >= 0 and a >= 0")
+    out = np.ones(a.shape)
+    for kv in np.unique(k[k > 0]).tolist():  # the cells of each count together
+        on = k == kv
+        aa = a[on]
+        need = kv * (1.0 - alpha)
+        lo = aa.copy()
+        hi = aa + need / max(alpha, 1e-9) + kv
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            low = (mid - aa) * (1.0 - _erlang_b_one(kv, mid)) < need
+            lo = np.where(low, mid, lo)
+            hi = np.where(low, hi, mid)
+        out[on] = _erlang_b_one(kv, 0.5 * (lo + hi))
     return out
 
 

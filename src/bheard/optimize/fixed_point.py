@@ -39,6 +39,7 @@ from bheard.model.shared import (
     shared_lp_arrays,
     shared_start_values,
 )
+from bheard.optimize.slot_lp import slot_count_plan, slot_counts_apply
 from bheard.problem.slots import ProblemData
 from bheard.results import EquityCost, FixedPointReport, SolveResult, SolverReport
 from bheard.scenario.schema import CoverageSettings, SolverOptions
@@ -61,6 +62,9 @@ LP_ROUNDS_SHARE = 0.7
 #: a MIP is started only with at least this much of the time limit left, seconds, when an LP
 #: bound already gives a finite gap (building a large MIP alone takes longer: 22 s at 2000x168)
 MIP_MIN_S = 1.0
+#: slot counts (:func:`bheard.optimize.slot_lp.slot_count_plan`) get at most this share of the
+#: time left, the rest stays for HiGHS (measured citywide: 105 slot LPs, 0.17 s)
+SLOT_COUNT_SHARE = 0.25
 #: seconds to build a shared MIP and hand it to HiGHS, per column (measured: 22 s for the
 #: 6.9 million columns of 2000x168); a MIP is not started without that much time left
 MIP_BUILD_S_PER_COLUMN = 3e-6
@@ -239,8 +243,8 @@ def coverage_model_name(settings: CoverageSettings) -> str:
 
 
 def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSettings,
-                 floors: Floors | None = None, busy: LocalBusyModel | None = None
-                 ) -> SolveResult:
+                 floors: Floors | None = None, busy: LocalBusyModel | None = None,
+                 cheap_iterations: int | None = None) -> SolveResult:
     """Solve the shared (or constrained isolated) model into a :class:`SolveResult`.
 
     Local busy probabilities (``models/shared_coverage.md``): the MIP is exact at a frozen
@@ -261,6 +265,15 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     demand uncertainty one block per demand sample (:mod:`bheard.optimize.stochastic`), so the
     gains are the sample average, the fixed point runs on every sample's own workload and its
     change is measured sample by sample.
+
+    ``cheap_iterations``: first try an LP round after this many iterations of the cheap phase
+    (default: the whole cheap phase, ``coverage.max_iterations``), at the gains of the updated
+    estimate; if that round's plan does not converge, the rest of the cheap phase runs, then
+    the usual LP rounds (the early round is not counted among them). Under demand
+    uncertainty one iteration: each check of a plan's own busy probabilities runs the
+    approximate hypercube on every sample (about N deterministic checks), while an LP round
+    (the LP bound, slot counts and local search from the same plan, whose candidates include
+    the next cheap iteration's plan) costs a fraction of one.
     """
     t0 = time.perf_counter()
     report = SolverReport(time_limit_s=opts.time_limit_s, mip_rel_gap=opts.mip_rel_gap)
@@ -336,7 +349,14 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
             a_ = update(a_, st_, teams_)
         return teams_, a_, (gains(a_) if G_ is None else G_)
 
-    teams, a, G = iterate(None, a, settings.max_iterations)
+    n_cheap = settings.max_iterations if cheap_iterations is None else min(
+        cheap_iterations, settings.max_iterations)
+    teams, a, G = iterate(None, a, n_cheap)
+    # an early LP round after fewer cheap iterations than usual (not counted in the rounds)
+    early = int(n_cheap < settings.max_iterations and not fixed
+                and change[0] > settings.tolerance and not timed_out)
+    if early:
+        G = gains(a)  # the estimate was updated after the last cheap iteration
     report.greedy_objective = frozen_value(G, teams)
     # phase 2: the LP bound, an LP-rounded plan and local search at the current estimate;
     # re-check the fixed point; HiGHS only when the LP bound does not certify the gap
@@ -344,7 +364,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     status, bound, converged = "feasible", nan, fixed
     v = frozen_value(G, teams)
     st = None
-    for rnd in range(1, MAX_LP_ROUNDS + 1):
+    for rnd in range(1, MAX_LP_ROUNDS + 1 + early):
         report.n_increments = int((G > 0).sum())
         t_lp = time.perf_counter()
         greedy = greedy_shared(prob, G, reach, floors) if slot_priced(prob, reach,
@@ -380,19 +400,39 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         report.bound_source = "slot_lp" if slot_priced(prob, reach, floors) else "highs_lp"
         report.termination = "LP bound certifies the plan"
         report.message = "LP-rounded + local-search plan"
+        if (math.isfinite(bound) and relative_gap(v, bound) > opts.mip_rel_gap
+                and slot_counts_apply(prob, floors)):
+            # the budget's integrality gap: whole teams per slot, counts enumerated by class
+            t_sc = time.perf_counter()
+            counts = slot_count_plan(
+                prob, G, reach, (X if X is not None else teams).sum(axis=0),
+                rel_gap=opts.mip_rel_gap, threads=opts.threads,
+                time_limit_s=max(SLOT_COUNT_SHARE * (opts.time_limit_s - (t_sc - t0)), 1.0))
+            solve_s += time.perf_counter() - t_sc
+            if counts.teams is not None:
+                v_sc = frozen_value(G, counts.teams)
+                if v_sc > v + 1e-9 * max(abs(v), 1.0):
+                    teams, v = counts.teams, v_sc
+                    report.message = "slot-count plan"
+            if counts.status == "optimal" and counts.bound < bound:
+                bound, report.bound_source = counts.bound, "slot_count"
+                report.termination = "slot-count bound certifies the plan"
+                report.message += f" ({counts.n_lp} slot LPs by team count)"
         if fixed:
             break
         st = own(teams)
         change = busy.change(G, st)
         trace.append(fixed_point_trace_row(len(trace) + 1, "lp", st, teams, change, v))
         converged = change[0] <= settings.tolerance
-        if converged or rnd == MAX_LP_ROUNDS:
+        if converged or rnd == MAX_LP_ROUNDS + early:
             break
         if time.perf_counter() - t0 > LP_ROUNDS_SHARE * opts.time_limit_s:
             timed_out["fixed point"] = True
             break
         a = update(a, st, teams)
-        teams, a, G = iterate(teams, a, ROUND_ITERATIONS)
+        # after an early round that did not converge, the rest of the cheap phase
+        teams, a, G = iterate(teams, a, settings.max_iterations - n_cheap
+                              if early and rnd == 1 else ROUND_ITERATIONS)
         v = frozen_value(G, teams)
     if not cands:
         teams = greedy_shared(prob, G, reach, floors)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bheard.model.base import Preferences, in_range, scatter
+from bheard.model.base import Preferences, in_range, scatter, slot_in_range, slot_scatter
 from bheard.model.shared import slot_lp_groups, slot_lp_vectors
 from bheard.problem.slots import ProblemData
 
@@ -180,4 +180,322 @@ def slot_priced_lp(prob: ProblemData, G: np.ndarray, pref: Preferences, *,
     if out.status != "optimal":
         out.bound = float("nan")
     out.teams = best_feasible[1]
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# slot counts: the budget's integrality gap, closed by enumerating teams per cost class
+# ----------------------------------------------------------------------------------------
+#: first windows of slot LPs: this many teams either side of the LP's team count per slot
+COUNT_WINDOW = 2
+#: at most this many rounds of widening the windows
+COUNT_ROUNDS = 8
+#: slot counts are enumerated up to this many distinct team costs (3: a grid of the totals
+#: of two classes, the third filling what the budget leaves; as the isolated class counts)
+MAX_COUNT_CLASSES = 3
+#: ... and up to this many grid points
+MAX_COUNT_POINTS = 4_000_000
+
+
+@dataclass
+class SlotCounts:
+    """Outcome of :func:`slot_count_plan`: an upper bound (calls/year) on every plan at the
+    gains ``G`` (valid when status is ``optimal``: every slot LP of a round solved; a later
+    round cut short by the time limit leaves the last finished round's bound and plan), the
+    best plan found and its covered calls/year at ``G``, the number of slot LPs solved and the
+    final windows (per slot, the counts whose slot LP was solved)."""
+
+    status: str
+    bound: float
+    teams: np.ndarray | None
+    value: float
+    n_lp: int = 0
+    rounds: int = 0
+    windows: list = field(default_factory=list)
+
+
+def slot_counts_apply(prob: ProblemData, floors=None) -> bool:
+    """Whether the slots are coupled by the budget alone (no equity floors, no role caps), the
+    budget is finite, every team costs something and there are at most
+    :data:`MAX_COUNT_CLASSES` distinct team costs."""
+    cost = prob.team_cost_per_year()
+    roles = prob.role_cap is not None and bool(np.isfinite(prob.role_cap).any())
+    return (not roles and not (floors is not None and floors.active)
+            and math.isfinite(prob.team_budget_usd_per_year) and bool((cost > 0).all())
+            and len(np.unique(np.round(cost, 6))) <= MAX_COUNT_CLASSES)
+
+
+def concave_majorant(values: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
+    """The least concave majorant of ``values`` at the points ``x`` (default 0, 1, ...,
+    n-1; increasing): the upper hull, evaluated at every point; equal to ``values`` where
+    they are already concave, above them elsewhere."""
+    v = np.asarray(values, dtype=float)
+    x = np.arange(v.size, dtype=float) if x is None else np.asarray(x, dtype=float)
+    hull: list[int] = []
+    for k in range(v.size):
+        while len(hull) >= 2:
+            i, j = hull[-2], hull[-1]
+            if (v[j] - v[i]) * (x[k] - x[i]) <= (v[k] - v[i]) * (x[j] - x[i]):
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    return np.interp(x, x[hull], v[hull])
+
+
+def extended_bound(vals: dict[int, float], lo: int, hi: int) -> np.ndarray:
+    """Upper bound on a concave, nondecreasing function ``V`` on ``lo..hi`` from its values
+    ``vals`` on a window ``a..b`` (consecutive counts): ``V`` itself on the window; beyond it,
+    concavity: ``V(n) <= V(b) + (n - b) (V(b) - V(b-1))`` for ``n > b`` and ``V(n) <= V(a) -
+    (a - n) (V(a+1) - V(a))`` for ``n < a`` (slopes only fall); then the least concave
+    majorant of the whole (:func:`concave_majorant`), so that classes merge exactly. The
+    extensions are straight lines, so the majorant is that of the window and the two end
+    points ``lo`` and ``hi``: the hull needs the window's points only."""
+    a, b = min(vals), max(vals)
+    win = np.array([vals[k] for k in range(a, b + 1)])
+    xs, vs = list(range(a, b + 1)), win.tolist()
+    if b < hi:
+        up = max(win[-1] - win[-2], 0.0) if b > a else math.inf
+        xs.append(hi)
+        vs.append(win[-1] + (hi - b) * up)
+    if a > lo:
+        down = max(win[1] - win[0], 0.0) if b > a else 0.0
+        xs.insert(0, lo)
+        vs.insert(0, win[0] - (a - lo) * down)
+    xs_a, vs_a = np.asarray(xs, dtype=float), np.asarray(vs, dtype=float)
+    hull_v = concave_majorant(vs_a, xs_a)
+    return np.interp(np.arange(lo, hi + 1, dtype=float), xs_a, hull_v)
+
+
+def _class_bound_table(slots: list[int], ext: dict[int, np.ndarray], lo: np.ndarray
+                       ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Best sum of the concave bounds ``ext[s]`` (on ``lo[s]..``) over ``slots`` for every
+    total count: the merge of every slot's increments, largest first (exact for concave
+    functions). Returns (smallest total, values by total, slot of each merged increment,
+    merge order)."""
+    base = float(sum(ext[s][0] for s in slots))
+    inc = [np.diff(ext[s]) for s in slots]
+    owner = np.concatenate([np.full(d.size, k) for k, d in enumerate(inc)]) if inc else \
+        np.zeros(0, dtype=np.int64)
+    d = np.concatenate(inc) if inc else np.zeros(0)
+    order = np.argsort(-d, kind="stable")
+    H = base + np.concatenate([[0.0], np.cumsum(d[order])])
+    return int(sum(lo[s] for s in slots)), H, owner, order
+
+
+def _class_plan_table(slots: list[int], low: dict[int, np.ndarray], a: np.ndarray):
+    """Best sum of plan values ``low[s]`` (on ``a[s]..``, each the best plan with at most that
+    many teams) over ``slots`` for every total count, by dynamic programming (the values need
+    not be concave). Returns (smallest total, values by total, per-slot choices)."""
+    tab = np.zeros(1)
+    choice = []
+    for s in slots:
+        w = low[s]
+        new = np.full(tab.size + w.size - 1, -np.inf)
+        arg = np.zeros(new.size, dtype=np.int64)
+        for k in range(w.size):
+            cand = tab + w[k]
+            seg = new[k:k + tab.size]
+            better = cand > seg
+            seg[better] = cand[better]
+            arg[k:k + tab.size][better] = k
+        choice.append(arg)
+        tab = new
+    return int(sum(a[s] for s in slots)), tab, choice
+
+
+def _best_totals(tables: list[tuple[int, np.ndarray]], unit: np.ndarray, budget: float
+                 ) -> tuple[float, list[int]]:
+    """Best affordable combination of class totals: ``tables[t] = (first total, values)``
+    (values at least that many teams, made 'at most' by a running maximum), ``unit[t]``
+    USD/year a team. Grid over the first T-1 classes; the last takes the most the budget
+    leaves. Returns (value, totals) or (-inf, []) when nothing is affordable."""
+    T = len(tables)
+    runmax, argrun = [], []
+    for first, vals in tables:
+        m = np.maximum.accumulate(vals)
+        idx = np.arange(vals.size)
+        best_idx = np.maximum.accumulate(np.where(vals >= m, idx, 0))
+        runmax.append(m)
+        argrun.append(best_idx)
+    grids = np.meshgrid(*[tables[t][0] + np.arange(tables[t][1].size) for t in range(T - 1)],
+                        indexing="ij") if T > 1 else []
+    used = sum((unit[t] * g for t, g in enumerate(grids)), np.zeros(()))
+    left = budget - used
+    first, vals = tables[-1]
+    last = np.floor(np.maximum(left, 0.0) * (1 + 1e-12) / unit[-1] + 1e-9).astype(np.int64)
+    last = np.minimum(last, first + vals.size - 1)
+    ok = (left >= -1e-9 * max(budget, 1.0)) & (last >= first)
+    value = np.where(ok, runmax[-1][np.clip(last - first, 0, vals.size - 1)], -np.inf)
+    value = value + sum((runmax[t][g - tables[t][0]] for t, g in enumerate(grids)),
+                        np.zeros(()))
+    if not np.isfinite(value).any():
+        return -math.inf, []
+    k = np.unravel_index(int(np.argmax(value)), np.shape(value))
+    totals = [int(tables[t][0] + argrun[t][int(g[k]) - tables[t][0]])
+              for t, g in enumerate(grids)]
+    lt = int(np.asarray(last)[k]) if np.ndim(last) else int(last)
+    totals.append(int(first + argrun[-1][lt - first]))
+    return float(np.asarray(value)[k]), totals
+
+
+def _slot_value(G: np.ndarray, pref, s: int, col: np.ndarray) -> float:
+    """Covered calls/year of slot ``s`` with the teams ``col`` (P,) at the gains ``G``."""
+    c = slot_in_range(pref, s, col)
+    L = G.shape[-1]
+    cs = np.concatenate([np.zeros((G.shape[0], 1)), np.cumsum(G[:, s, :], axis=-1)], axis=-1)
+    return float(cs[np.arange(G.shape[0]), np.minimum(c, L)].sum())
+
+
+def _fill_slot(prob: ProblemData, G: np.ndarray, pref, s: int, col: np.ndarray, n: int
+               ) -> np.ndarray:
+    """Whole teams in slot ``s`` from ``col`` (rounded down), then the team adding the most
+    covered calls until ``n`` teams (or no team adds any)."""
+    P, L = G.shape[0], G.shape[-1]
+    x = np.maximum(np.floor(np.asarray(col) + 1e-6).astype(np.int64), prob.min_teams[:, s])
+    x = np.minimum(x, prob.max_teams[:, s])
+    rows = np.arange(P)
+    while int(x.sum()) < n:
+        cs = slot_in_range(pref, s, x)
+        nxt = np.where(cs < L, G[rows, s, np.minimum(cs, L - 1)], 0.0)
+        g = slot_scatter(pref, s, nxt)
+        g[x >= prob.max_teams[:, s]] = -np.inf
+        j = int(np.argmax(g))
+        if not g[j] > 0:
+            break
+        x[j] += 1
+    return x
+
+
+def slot_count_plan(prob: ProblemData, G: np.ndarray, pref: Preferences, centre: np.ndarray,
+                    *, rel_gap: float = 1e-4, time_limit_s: float = 60.0,
+                    threads: int | None = None) -> SlotCounts:
+    """Bound and plan of the shared model at gains ``G`` through its team counts per slot
+    (``models/shared_coverage.md``, "Slot counts"; only when :func:`slot_counts_apply`).
+
+    With the slots coupled by the budget alone, every plan is a choice of counts ``n_s``
+    (teams in slot ``s``) with ``sum_s c_s n_s <= B``, and of a plan of at most ``n_s`` teams
+    in each slot. The slot LP with ``sum_j x_js <= n`` (the slot LP of
+    :func:`slot_priced_lp` at price 0 and cap ``n``) has a value ``V_s(n)`` that is concave
+    and nondecreasing in ``n`` (an LP's value in its right-hand side), so its values on a
+    window of counts bound it everywhere (:func:`extended_bound`), and the best sum of these
+    bounds over affordable counts is an upper bound on every plan: computed exactly per cost
+    class (the merge of concave increments) and over the class totals (at most three costs:
+    a grid). Unlike the LP relaxation of the whole model, it takes whole teams per slot, so a
+    fraction of a team bought with the budget's remainder no longer counts.
+
+    Where a slot LP's solution is integral (rounded down and refilled, its value reaches the
+    LP's) it is the best plan of that slot with at most ``n`` teams; the best affordable
+    combination of these plans (dynamic programming per class, a grid over class totals) is
+    the incumbent. The windows start at ``centre`` (teams per slot, e.g. the LP's) +-
+    :data:`COUNT_WINDOW` and widen wherever the bound's best counts fall outside them, until
+    the incumbent is within ``rel_gap`` of the bound or the bound's counts are all inside.
+    """
+    from bheard.solver import LpFamily
+
+    t0 = time.perf_counter()
+    P, S = prob.shape
+    cost = prob.team_cost_per_year()
+    B = float(prob.team_budget_usd_per_year)
+    lo = prob.min_teams.sum(axis=0).astype(np.int64)
+    hi = prob.max_teams.sum(axis=0).astype(np.int64)
+    capped = np.isfinite(prob.slot_cap)
+    hi[capped] = np.minimum(hi[capped], np.floor(prob.slot_cap[capped] + 1e-9).astype(np.int64))
+    out = SlotCounts("optimal", float("nan"), None, -math.inf)
+    if (hi < lo).any():
+        out.status = "infeasible"
+        return out
+    groups = slot_lp_groups(prob, G, pref)
+    fam_of, group_of = {}, {}
+    for g in groups:
+        fam = LpFamily(g.base, threads=threads)
+        for s in g.slots.tolist():
+            fam_of[s], group_of[s] = fam, g
+    centre = np.clip(np.rint(np.asarray(centre, dtype=float)).astype(np.int64), lo, hi)
+    want = [set(range(max(lo[s], centre[s] - COUNT_WINDOW),
+                      min(hi[s], centre[s] + COUNT_WINDOW) + 1)) for s in range(S)]
+    up: list[dict[int, float]] = [{} for _ in range(S)]
+    low: list[dict[int, float]] = [{} for _ in range(S)]
+    cols: list[dict[int, np.ndarray]] = [{} for _ in range(S)]
+    vals, cls = np.unique(np.round(cost, 6), return_inverse=True)
+    members_of = [np.flatnonzero(cls == t).tolist() for t in range(vals.size)]
+    unit = np.array([cost[m[0]] for m in members_of])
+    if vals.size > 1:
+        grid = math.prod(int(sum(hi[s] - lo[s] for s in m)) + 1 for m in members_of[:-1])
+        if grid > MAX_COUNT_POINTS:
+            out.status = "not_applicable"
+            return out
+    for rnd in range(1, COUNT_ROUNDS + 1):
+        out.rounds = rnd
+        for s in range(S):
+            g = group_of[s]
+            for n in sorted(want[s] - set(up[s])):
+                left = time_limit_s - (time.perf_counter() - t0)
+                if left <= 0:  # a finished round's bound and plan stand
+                    out.status = "time_limit" if rnd == 1 else out.status
+                    return out
+                c, col_lo, col_hi, row_lo, row_hi = slot_lp_vectors(prob, G, g, s, 0.0)
+                row_hi[-1] = float(n)
+                run = fam_of[s].solve(c, col_lo, col_hi, row_lo, row_hi, time_limit_s=left)
+                out.n_lp += 1
+                if run.termination != "optimal":
+                    if rnd == 1:
+                        out.status = f"slot LP not solved ({run.solver_termination})"
+                    return out
+                x = _fill_slot(prob, G, pref, s, run.values[:P], n)
+                v = _slot_value(G, pref, s, x)
+                up[s][n] = max(float(run.objective), v)
+                low[s][n], cols[s][n] = v, x
+        # contiguous windows (widening may leave none; keep them consecutive)
+        ext = {s: extended_bound(up[s], int(lo[s]), int(hi[s])) for s in range(S)}
+        bound_tables, plan_tables, merge = [], [], []
+        a = np.array([min(up[s]) for s in range(S)])
+        for m in members_of:
+            first, H, owner, order = _class_bound_table(m, ext, lo)
+            bound_tables.append((first, H))
+            merge.append((owner, order))
+            lows = {s: np.maximum.accumulate(np.array([low[s][k] for k in
+                                                       range(a[s], max(up[s]) + 1)]))
+                    for s in m}
+            pf, tab, choice = _class_plan_table(m, lows, a)
+            plan_tables.append((pf, tab, choice))
+        bound, totals = _best_totals(bound_tables, unit, B)
+        value, ptotals = _best_totals([(pf, tab) for pf, tab, _ in plan_tables], unit, B)
+        if not math.isfinite(bound):
+            out.status = "infeasible"
+            return out
+        # the bound's counts per slot, and the incumbent's plan
+        need = False
+        for t, m in enumerate(members_of):
+            owner, order = merge[t]
+            k = totals[t] - bound_tables[t][0]
+            taken = np.bincount(owner[order[:k]], minlength=len(m))
+            for q, s in enumerate(m):
+                n = int(lo[s] + taken[q])
+                if n not in up[s]:
+                    need = True
+                    want[s] |= set(range(max(lo[s], min(n, min(up[s])) - 1),
+                                         min(hi[s], max(n, max(up[s])) + 1) + 1))
+        if math.isfinite(value):
+            teams = np.zeros((P, S), dtype=np.int64)
+            for t, m in enumerate(members_of):
+                pf, tab, choice = plan_tables[t]
+                idx = ptotals[t] - pf
+                for q in range(len(m) - 1, -1, -1):
+                    s = m[q]
+                    k = int(choice[q][idx])
+                    # the best plan with at most a[s] + k teams
+                    seq = [low[s][n] for n in range(a[s], a[s] + k + 1)]
+                    n_best = a[s] + int(np.argmax(seq))
+                    teams[:, s] = cols[s][n_best]
+                    idx -= k
+            if value > out.value:
+                out.teams, out.value = teams, value
+        # every round's bound is valid (the extensions bound the counts not solved yet)
+        out.bound = max(bound if not math.isfinite(out.bound) else min(out.bound, bound),
+                        out.value)
+        out.windows = [(int(min(up[s])), int(max(up[s]))) for s in range(S)]
+        gap_ok = (out.bound - out.value) <= rel_gap * max(abs(out.bound), 1.0)
+        if gap_ok or not need:
+            break
     return out

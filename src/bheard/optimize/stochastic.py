@@ -413,6 +413,14 @@ def run_stochastic(sc, data: SampledProblem, *, start=None, cache=None) -> Solve
 # ----------------------------------------------------------------------------------------
 # shared: local busy probabilities, one block per sample
 # ----------------------------------------------------------------------------------------
+#: cheap iterations of the shared driver before its first LP round under demand uncertainty
+#: with two or more samples (:func:`bheard.optimize.fixed_point.solve_shared`; measured
+#: citywide, 100 samples: each check of a plan's own busy probabilities takes about 1.3 s, the
+#: LP round from the first estimate about 0.4 s and reaches the plan a second cheap iteration
+#: would have checked; one sample keeps the deterministic driver's own schedule)
+SAA_CHEAP_ITERATIONS = 1
+
+
 def solve_shared_saa(sc, prob: SampledProblem) -> SolveResult:
     """The shared model over demand samples (``models/stochastic.md``): the deterministic
     shared driver (:func:`bheard.optimize.fixed_point.solve_shared`: local search, LP bound,
@@ -422,7 +430,8 @@ def solve_shared_saa(sc, prob: SampledProblem) -> SolveResult:
     local gains; a plan's own state: its local busy probabilities in every sample; the
     objective: its expected coverage over the samples at those."""
     busy = sample_busy_model(prob, sc.coverage, prob.samples.rates)
-    res = solve_shared(prob, sc.solver, sc.coverage, None, busy=busy)
+    res = solve_shared(prob, sc.solver, sc.coverage, None, busy=busy,
+                       cheap_iterations=SAA_CHEAP_ITERATIONS if prob.samples.n > 1 else None)
     res.coverage_model = (res.coverage_model or "") + f" over {prob.samples.n} demand samples"
     return res
 

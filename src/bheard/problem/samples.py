@@ -167,6 +167,23 @@ class SampledProblem(ProblemData):
             acc += by_sample(blk, min(CHUNK, N - a)).sum(axis=0)
         return acc / max(N, 1)
 
+    def coverage(self, teams: np.ndarray) -> np.ndarray:
+        """(P, S) AVERAGE over the optimization samples of each sample's covered calls/year
+        of the plan (the entry of :meth:`coverage_table` at the plan's counts: each sample's
+        :meth:`ProblemData.coverage`, one level per cell), at this problem's carried-over
+        share."""
+        if self.samples is None:
+            return super().coverage(teams)
+        teams = np.asarray(teams, dtype=np.int64)
+        rates = self.samples.rates
+        N = rates.shape[0]
+        acc = np.zeros(self.shape)
+        for a in range(0, N, CHUNK):
+            n = min(CHUNK, N - a)
+            blk = self.stacked(rates[a:a + CHUNK]).coverage(tile_slots(teams, n))
+            acc += by_sample(blk, n).sum(axis=0)
+        return acc / max(N, 1)
+
     def eligible_by_sample(self, holdout: bool = True) -> np.ndarray:
         """(M, P, S) eligible calls/year in each sample."""
         src = self.samples.holdout if holdout else self.samples.rates

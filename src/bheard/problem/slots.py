@@ -20,7 +20,7 @@ from bheard.demand.slots import slot_mean_rates
 from bheard.demand.table import read_demand_table
 from bheard.dispatch import dispatch_model, slot_inflow_rates, slot_lagged_rates
 from bheard.geography import response_sets, scenario_travel_times
-from bheard.queueing import loss_with_breaks_table
+from bheard.queueing import loss_with_breaks_at, loss_with_breaks_table
 from bheard.scenario.hours import slot_open, slot_times
 
 
@@ -191,8 +191,12 @@ class ProblemData:
     def coverage(self, teams: np.ndarray) -> np.ndarray:
         """(P, S) expected covered eligible calls/year for a (P, S) integer plan."""
         teams = np.asarray(teams, dtype=np.int64)
-        table = self.coverage_table(int(teams.max()) if teams.size else 0)
-        return np.take_along_axis(table, teams[..., None], axis=-1)[..., 0]
+        # the coverage table's entry at each cell's own count (the same arithmetic, one level)
+        loss = loss_with_breaks_at(self.offered_load(), self.availability, teams)
+        if self.max_wait_min > 0:
+            b = self.own_busy_hours()
+            loss = loss * np.exp(-teams * (self.max_wait_min / 60.0) / b)
+        return self.eligible_calls_per_year() * (1.0 - loss)
 
     def annual_cost(self, teams: np.ndarray) -> float:
         """USD/year of a (P, S) plan."""
