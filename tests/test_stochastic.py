@@ -522,6 +522,21 @@ def test_sample_problems_are_the_deterministic_problem_at_that_demand(mode):
         one.coverage_table(K), teams[..., None], axis=-1)[..., 0])
 
 
+def test_stacked_samples_keep_only_the_own_trip():
+    """Demand samples side by side (SampledProblem.stacked) keep each precinct's own trip, not
+    the (n S, P, P) trip array: the busy hours of the isolated model are the problem's own,
+    repeated per sample, to the bit."""
+    d = _dispatch_dict("isolated")
+    d["demand"]["uncertainty"] = {"cv": 0.4, "samples": 6, "evaluation_samples": 5}
+    sc = load_scenario(d)
+    prob = formulation_for(sc).problem(sc)
+    assert prob.travel_min is not None
+    st = prob.stacked(prob.samples.rates[:4])
+    assert st.travel_min is None and st.own_trip_min.shape == (prob.shape[0], 4 * prob.shape[1])
+    assert np.array_equal(st.own_busy_hours(), np.tile(prob.own_busy_hours(), (1, 4)))
+    assert prob.stacked(prob.samples.rates[:4], travel=False).own_trip_min is None
+
+
 @pytest.mark.parametrize("mode", ["isolated", "shared"])
 def test_per_sample_predicted_coverage_is_the_deterministic_models(mode):
     """A stochastic plan's predicted coverage in each held-out sample (what the summary is

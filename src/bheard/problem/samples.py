@@ -128,8 +128,9 @@ class SampledProblem(ProblemData):
         every block) and the busy-probability groups (offset per block by the caller), so a
         coverage function of this problem is that function of each sample's problem, computed
         in one vectorised call. ``carry_share`` (P, S) is repeated too (default: the
-        problem's); ``travel=False`` leaves out the (n S, P, P) trip times (the hypercube
-        model takes trips from its preference lists)."""
+        problem's); the (n S, P, P) trip times are not repeated: the isolated model needs only
+        each precinct's own trip (``own_trip_min``, (P, n S)), and with ``travel=False`` that is
+        left out too (the hypercube model takes trips from its preference lists)."""
         r = np.asarray(rates, dtype=float)
         n = r.shape[0]
         flat = np.moveaxis(r, 0, 1).reshape(r.shape[1], -1)  # (P, n S)
@@ -146,8 +147,9 @@ class SampledProblem(ProblemData):
             slot_cap=t(self.slot_cap, n), slot_cap_label=t(self.slot_cap_label, n),
             reach=None, role_names=(), role_fte_per_team=None, role_cap=None,
             work_calls_per_hour=stack(work), inflow_calls_per_hour=stack(inflow),
-            travel_min=(np.tile(self.travel_min, (n, 1, 1)) if travel
-                        and self.travel_min is not None else None),
+            travel_min=None,
+            own_trip_min=(t(np.diagonal(self.travel_min, axis1=1, axis2=2).T, n) if travel
+                          and self.travel_min is not None else None),
             carry_share=None if share is None else t(share, n))
         return ProblemData(**values)
 

@@ -88,6 +88,10 @@ class ProblemData:
     #: (P, S) share of the calls carried over into each slot that stay on the precinct's own
     #: continuing posts (isolated model; None = all of them); see :meth:`carry_share_of`
     carry_share: np.ndarray | None = None
+    #: (P, S) minutes of the trip inside each precinct (the diagonal of ``travel_min``), kept
+    #: alone when ``travel_min`` is left out: demand samples side by side for the isolated
+    #: model, which needs only the own trip (:meth:`own_busy_hours`)
+    own_trip_min: np.ndarray | None = None
 
     def __post_init__(self):
         P, S = self.calls_per_hour.shape
@@ -114,6 +118,8 @@ class ProblemData:
         the precinct plus the service time."""
         P, S = self.shape
         if self.travel_min is None:
+            if self.own_trip_min is not None:
+                return self.service_time_hours + np.asarray(self.own_trip_min) / 60.0
             return np.full((P, S), self.service_time_hours)
         own = np.diagonal(self.travel_min, axis1=1, axis2=2).T  # (P, S)
         return self.service_time_hours + own / 60.0
