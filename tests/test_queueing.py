@@ -57,7 +57,7 @@ def test_erlang_c_known_value():
 @pytest.mark.parametrize("alpha", [1.0, 0.8, 0.55])
 def test_loss_with_breaks_at_each_cells_count_is_the_tables_entry_to_the_bit(alpha):
     """One level per cell (``loss_with_breaks_at``) against the whole table's entry at that
-    level: equal to the last bit (the same bisection and arithmetic), zero teams lose all."""
+    level: equal to the last bit (the same root-finding and arithmetic), zero teams lose all."""
     rng = np.random.default_rng(3)
     a = rng.uniform(0, 6, (40, 25))
     a[0, :5] = 0.0
@@ -66,6 +66,26 @@ def test_loss_with_breaks_at_each_cells_count_is_the_tables_entry_to_the_bit(alp
     got = loss_with_breaks_at(a, alpha, k)
     assert np.array_equal(got, np.take_along_axis(table, k[..., None], axis=-1)[..., 0])
     assert (got[k == 0] == 1.0).all()
+
+
+@pytest.mark.parametrize("alpha", [0.95, 0.77, 0.5])
+def test_loss_with_breaks_solves_its_defining_equation_at_every_load(alpha):
+    """The loss with breaks is ``L = B(k, a')`` with ``(a' - a)(1 - L) = k (1 - alpha)``
+    (models/dispatch.md): so ``B(k, a + k (1 - alpha) / (1 - L)) = L`` must hold for every
+    load, also far above the number of teams (a = 40 with k = 2), where the root lies near
+    ``a / alpha``, beyond the bisection's first bracket (the former bisection returned the
+    loss at that bracket's end there: off by up to 0.025 at alpha = 0.5). And the loss falls
+    with k and rises with a."""
+    rng = np.random.default_rng(7)
+    a = np.concatenate([rng.uniform(0, 3, 400), rng.uniform(3, 60, 400), [0.0, 1e-9, 500.0]])
+    L = loss_with_breaks_table(a, alpha, 10)
+    k = np.arange(1, 11)[None, :]
+    a_eff = a[:, None] + k * (1.0 - alpha) / (1.0 - L[:, 1:])
+    assert np.allclose(erlang_b(np.broadcast_to(k, a_eff.shape), a_eff), L[:, 1:],
+                       rtol=1e-11, atol=1e-15)
+    assert (np.diff(L, axis=1) <= 1e-15).all()
+    order = np.argsort(a)
+    assert (np.diff(L[order], axis=0) >= -1e-15).all()
 
 
 def test_erlang_b_one_k_equals_the_broadcast_path():

@@ -198,7 +198,8 @@ def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
     are never lost (a team on a call takes its break after it), so the k servers carry
     ``a (1 - L) + k (1 - alpha)``; the loss ``L`` is that of the symmetric M/G/k/k system with
     the same occupancy, ``L = B(k, a')`` with ``a' (1 - B(k, a')) = a (1 - B(k, a')) + k (1 -
-    alpha)``, i.e. ``(a' - a)(1 - B(k, a')) = k (1 - alpha)`` (monotone in ``a'``: bisection).
+    alpha)``, i.e. ``(a' - a)(1 - B(k, a')) = k (1 - alpha)`` (monotone in ``a'``: safeguarded
+    Newton, :func:`_loss_with_breaks_k`).
     ``alpha = 1`` gives Erlang's ``B(k, a)`` exactly.
     """
     a = np.asarray(a, dtype=float)
@@ -207,24 +208,66 @@ def loss_with_breaks_table(a, alpha: float, kmax: int) -> np.ndarray:
     out = np.empty(a.shape + (kmax + 1,))
     out[..., 0] = 1.0
     for k in range(1, kmax + 1):
-        if alpha >= 1.0:
-            out[..., k] = erlang_b(k, a)
-            continue
-        need = k * (1.0 - alpha)
-        lo = a.copy()
-        hi = a + need / max(alpha, 1e-9) + k  # (hi - a)(1 - B) >= need there
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            low = (mid - a) * (1.0 - _erlang_b_one(k, mid)) < need
-            lo = np.where(low, mid, lo)
-            hi = np.where(low, hi, mid)
-        out[..., k] = _erlang_b_one(k, 0.5 * (lo + hi))
+        out[..., k] = erlang_b(k, a) if alpha >= 1.0 else _loss_with_breaks_k(a, k, alpha)
     return out
+
+
+#: most safeguarded Newton steps of the breaks equation (it converges in 4-8; a step that would
+#: leave the bracket is a bisection step, so 60 would reach the bracket's resolution anyway)
+BREAKS_MAX_STEPS = 60
+#: a cell stops when its Newton step is below this share of its load (Erlangs): the loss then
+#: moves by about as much relatively, far below every tolerance downstream; a tighter rule
+#: can stall on rounding noise in f
+BREAKS_REL_STEP = 1e-13
+
+
+def _loss_with_breaks_k(a: np.ndarray, k: int, alpha: float) -> np.ndarray:
+    """:func:`loss_with_breaks_table`'s level ``k >= 1`` for the loads ``a`` (``alpha < 1``):
+    ``B(k, a')`` at the root ``a'`` of ``f(x) = (x - a)(1 - B(k, x)) - k (1 - alpha)`` on
+    ``[a, hi]``: f rises from ``-k (1 - alpha)``; ``hi`` starts at ``a + k (1 - alpha) / alpha +
+    k`` and doubles its distance from ``a`` until ``f(hi) >= 0`` (loads far above ``k``).
+    Safeguarded Newton, ``f'(x) = 1 - B - (x - a) dB/dx`` with ``dB/dx = B (k / x - 1 + B)``;
+    a step outside the bracket bisects it instead. Each cell stops when its step is below
+    :data:`BREAKS_REL_STEP` of its iterate and keeps the new iterate, so a cell's result does not depend on the
+    other cells computed with it (:func:`loss_with_breaks_at` equals the table to the bit)."""
+    a = np.asarray(a, dtype=float)
+    need = k * (1.0 - alpha)
+    lo = a.copy()
+    hi = a + need / max(alpha, 1e-9) + k
+    # f(hi) >= 0 is needed: for loads far above k the root is near a / alpha, beyond that
+    # first guess (f -> k alpha > 0 as x grows, so doubling the distance from a ends)
+    for _ in range(BREAKS_MAX_STEPS):
+        short = (hi - a) * (1.0 - _erlang_b_one(k, hi)) < need
+        if not short.any():
+            break
+        hi = np.where(short, a + 2.0 * (hi - a), hi)
+    x = hi.copy()
+    done = np.zeros(a.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(BREAKS_MAX_STEPS):
+            b = _erlang_b_one(k, x)
+            f = (x - a) * (1.0 - b) - need
+            up = f >= 0.0
+            hi = np.where(up, x, hi)
+            lo = np.where(up, lo, x)
+            fp = (1.0 - b) - (x - a) * b * (k / x - 1.0 + b)
+            delta = f / fp
+            step = x - delta
+            ok = np.isfinite(step)
+            # converged: the Newton step is below the resolution (taken; it may touch the
+            # bracket's end, which a step that short cannot be told from)
+            stop = (f == 0.0) | (ok & (np.abs(delta) <= BREAKS_REL_STEP * np.maximum(x, 1e-300)))
+            nxt = np.where(ok & (step > lo) & (step < hi), step, 0.5 * (lo + hi))
+            x = np.where(done | (f == 0.0), x, np.where(stop, step, nxt))
+            done |= stop
+            if done.all():
+                break
+    return _erlang_b_one(k, x)
 
 
 def loss_with_breaks_at(a, alpha: float, k) -> np.ndarray:
     """:func:`loss_with_breaks_table` at one number of teams per cell: ``k`` (int >= 0)
-    broadcast against ``a``; the same bisection and arithmetic cell by cell (equal to the
+    broadcast against ``a``; the same root-finding and arithmetic cell by cell (equal to the
     table's entry ``[..., k]`` to the last bit), at the cost of one level instead of
     ``kmax``."""
     a = np.asarray(a, dtype=float)
@@ -237,16 +280,7 @@ def loss_with_breaks_at(a, alpha: float, k) -> np.ndarray:
     out = np.ones(a.shape)
     for kv in np.unique(k[k > 0]).tolist():  # the cells of each count together
         on = k == kv
-        aa = a[on]
-        need = kv * (1.0 - alpha)
-        lo = aa.copy()
-        hi = aa + need / max(alpha, 1e-9) + kv
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            low = (mid - aa) * (1.0 - _erlang_b_one(kv, mid)) < need
-            lo = np.where(low, mid, lo)
-            hi = np.where(low, hi, mid)
-        out[on] = _erlang_b_one(kv, 0.5 * (lo + hi))
+        out[on] = _loss_with_breaks_k(a[on], kv, alpha)
     return out
 
 
