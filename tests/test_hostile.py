@@ -872,3 +872,17 @@ def test_unwritable_output_is_found_before_the_solve(tmp_path, flag):
     flat = cli(["solve", SCENARIOS / "examples" / "tiny.yaml", flag, target], tmp_path, code=3,
                needles=[str(target)])
     assert "Coverage" not in flat and "status" not in flat
+
+
+def test_messages_show_plain_values_not_numpy_reprs():
+    """A bad value read through numpy or pandas is shown as the user wrote it (``nan``,
+    ``[1, 25, 'Mon', 'day']``), not as ``np.float64(nan)`` or ``np.int64(1)``."""
+    import numpy as np
+
+    from bheard.errors import Problem
+
+    assert Problem("row 2, calls_per_hour", np.float64("nan"), "a number").format() == (
+        "row 2, calls_per_hour: got nan; expected a number")
+    got = Problem("row 9", [np.int64(1), np.int64(25), "Mon", "day"], "once").format()
+    assert got == "row 9: got [1, 25, 'Mon', 'day']; expected once"
+    assert "np." not in Problem("x", np.array([1.5, 2.0]), "y").format()

@@ -21,11 +21,21 @@ class Problem:
     expected: str
 
     def format(self) -> str:
-        val = repr(self.value)
+        val = repr(_plain(self.value))
         if len(val) > 80:
             val = val[:77] + "..."
         where = self.field or "(top level)"
         return f"{where}: got {val}; expected {self.expected}"
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars and arrays (also inside lists and tuples) as plain Python values, so a
+    message shows ``nan`` or ``[1, 25]``, not ``np.float64(nan)``."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
 
 
 class InputError(Exception):
