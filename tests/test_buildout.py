@@ -311,6 +311,25 @@ def test_count_relaxation_bound_is_valid_and_its_placement_is_optimal(seed):
         assert ramp_value(d, ramp.teams) == pytest.approx(at_counts, rel=1e-9, abs=1e-9)
 
 
+def test_count_relaxation_gives_up_at_its_deadline_and_the_solve_goes_on():
+    """The column LPs stop at their deadline (None: no count relaxation), and a solve whose
+    count relaxation has no time still returns a ramp with a finite certified gap (the full
+    MIP's)."""
+    d = random_data(3, 12, 2, T=4, K=2, shared=True)
+    assert count_relaxation_values(d, deadline=0.0) is None
+    assert count_relaxation_values(d) is not None
+    import bheard.optimize.buildout as ob
+
+    saved = ob.VALUES_SHARE
+    try:
+        ob.VALUES_SHARE = 0.0
+        res = solve_buildout(d, EXACT)
+    finally:
+        ob.VALUES_SHARE = saved
+    assert res.ramp is not None and res.status == "optimal"
+    assert res.report.bound_source != "count_relaxation"
+
+
 def test_count_relaxation_certifies_a_larger_shared_ramp():
     """Beyond brute force (12 precincts, 2 tours, 4 periods, shared reach): bheard's ramp is
     worth what plain HiGHS proves optimal on the full formulation (to 1e-9), and the count

@@ -338,6 +338,9 @@ TAIL_LIMIT_S = 4.0
 #: its own gap, and only the time left after the placement goes to the full MIP. The count
 #: MIP is the better bound engine (on the shipped ramp HiGHS on the full MIP reaches 1.3e-3
 #: in 60 s, the count MIP 2.5e-4 in 30 s).
+#: The column LPs' values may use at most this share of the count relaxation's time (0.3 s of
+#: 60 on the shipped ramp; per-period gains on day-and-tour columns multiply the LPs)
+VALUES_SHARE = 0.5
 #: Time kept for the placement at fixed counts: this share of the count relaxation's time,
 #: at least PLACE_MIN_S seconds (it took 1.3 s on the shipped ramp)
 PLACE_SHARE = 0.1
@@ -359,12 +362,13 @@ class CountRelaxation:
     ramps: list
 
 
-def count_relaxation_values(data: BuildoutData, threads: int | None = None
-                            ) -> CountValues | None:
+def count_relaxation_values(data: BuildoutData, threads: int | None = None,
+                            deadline: float | None = None) -> CountValues | None:
     """Each (period, column)'s upper value per team count: the column LP's value
     ``Phi_tc(m)`` (:func:`bheard.model.buildout.column_lp`) for every count from the floor's to
     :func:`~bheard.model.buildout.count_caps`, one HiGHS instance per distinct (gains, floor)
-    column solving the counts in turn from the previous basis. None if an LP fails."""
+    column solving the counts in turn from the previous basis. None if an LP fails or the
+    ``deadline`` (a ``time.perf_counter()`` value) passes first."""
     from bheard.solver import LpFamily
 
     T, _, C = data.shape
@@ -385,6 +389,8 @@ def count_relaxation_values(data: BuildoutData, threads: int | None = None
         row_hi = lp.row_hi.copy()
         vals: list[float] = []
         for m in range(lo, top + 1):
+            if deadline is not None and time.perf_counter() > deadline:
+                return None
             row_hi[-1] = m
             run = fam.solve(lp.c, lp.col_lo, lp.col_hi, lp.row_lo, row_hi,
                             time_limit_s=COLUMN_LP_LIMIT_S)
@@ -421,7 +427,8 @@ def count_relaxation(data: BuildoutData, opts, best: Ramp | None, *, seconds: fl
     t0 = time.perf_counter()
     if seconds <= 0:
         return None
-    cv = count_relaxation_values(data, opts.threads)
+    cv = count_relaxation_values(data, opts.threads,
+                                 deadline=t0 + VALUES_SHARE * seconds)
     if cv is None:
         return None
     T, _, C = data.shape
