@@ -311,6 +311,29 @@ def test_count_relaxation_bound_is_valid_and_its_placement_is_optimal(seed):
         assert ramp_value(d, ramp.teams) == pytest.approx(at_counts, rel=1e-9, abs=1e-9)
 
 
+def test_aggregated_model_at_fixed_counts_is_worth_those_counts():
+    """The aggregated formulation with every team count fixed (count_bounds, as the tail MIP
+    fixes the early periods) is worth exactly the ramp those counts allocate: the levels still
+    count increments from the floor (before, narrowed bounds moved the level rows' origin and
+    a fixed period was worth its floor only)."""
+    from bheard.model.buildout import build_buildout_model, ramp_from_counts
+    from bheard.solver import solve_model
+
+    for seed in range(6):
+        d = random_data(seed, 2, 2, shared=False)
+        if not aggregate_applies(d):
+            continue
+        res = solve_buildout(d, EXACT, kind="aggregate")
+        if res.ramp is None:
+            continue
+        M = res.ramp.teams.sum(axis=1)
+        built = build_buildout_model(d, 0.0, kind="aggregate", count_bounds=(M, M))
+        run = solve_model(built.model, built.variables, time_limit_s=30, mip_rel_gap=1e-9)
+        assert run.objective == pytest.approx(ramp_value(d, ramp_from_counts(d, M).teams),
+                                              rel=1e-9, abs=1e-9)
+        assert run.objective == pytest.approx(res.objective, rel=1e-9, abs=1e-9)
+
+
 def test_count_relaxation_gives_up_at_its_deadline_and_the_solve_goes_on():
     """The column LPs stop at their deadline (None: no count relaxation), and a solve whose
     count relaxation has no time still returns a ramp with a finite certified gap (the full

@@ -494,6 +494,15 @@ class CountValues:
     lo: np.ndarray  # (T, C) teams of the floor
     hi: np.ndarray  # (T, C) most teams (floor + increments, caps)
 
+    def total(self, M: np.ndarray):
+        """Weighted covered calls of team counts ``M`` (T, C) (a float), or of each of a batch
+        (K, T, C) (a (K,) array)."""
+        M = np.asarray(M)
+        B = M if M.ndim == 3 else M[None]
+        k = np.clip(B - self.lo[None], 0, self.value.shape[-1] - 1)
+        v = np.take_along_axis(self.value[None], k[..., None], axis=-1)[..., 0].sum(axis=(1, 2))
+        return v if M.ndim == 3 else float(v[0])
+
 
 def count_values(data: BuildoutData) -> CountValues:
     """Prefix sums of :func:`sorted_increments` per (t, c), weighted by the period."""
@@ -651,9 +660,7 @@ def improve_counts(data: BuildoutData, cv: CountValues, M: np.ndarray,
     M = M.astype(np.int64).copy()
     keep = not data.allow_reductions
 
-    def value(B):
-        k = np.clip(B - cv.lo[None], 0, cv.value.shape[-1] - 1)
-        return np.take_along_axis(cv.value[None], k[..., None], axis=-1)[..., 0].sum(axis=(1, 2))
+    value = cv.total
 
     def moves(M):
         adds, rems = [], []
@@ -820,6 +827,16 @@ class BuiltBuildout(BuiltModel):
         return Ramp(np.asarray(X, dtype=np.int64), H, S)
 
 
+def _narrow(lo: list, hi: list, count_bounds: tuple | None) -> tuple[list, list]:
+    """Bounds of the team-count variables: ``lo``/``hi`` per (t, c), narrowed by
+    ``count_bounds`` (lo, hi) (T, C) when given. The floor stays what the level rows count
+    increments from."""
+    if count_bounds is None:
+        return list(lo), list(hi)
+    return (np.maximum(lo, np.ravel(count_bounds[0])).tolist(),
+            np.minimum(hi, np.ravel(count_bounds[1])).tolist())
+
+
 def _lin(coefs, variables):
     return LinearExpression(constant=0.0, linear_coefs=list(coefs), linear_vars=list(variables))
 
@@ -875,11 +892,9 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
                         for t in range(T) for c in range(C)]
                 u_lists = None
             u_sizes = [len(g) for g in incs]
-            hi_tc = [min(cap_tc[k], lo_tc[k] + len(incs[k])) for k in range(T * C)]
-            if count_bounds is not None:
-                lo_tc = np.maximum(lo_tc, np.ravel(count_bounds[0])).tolist()
-                hi_tc = np.minimum(hi_tc, np.ravel(count_bounds[1])).tolist()
-            m.m = pyo.Var(range(T * C), domain=dom, bounds=lambda _m, k: (lo_tc[k], hi_tc[k]))
+            lo_m, hi_m = _narrow(lo_tc, [min(cap_tc[k], lo_tc[k] + len(incs[k]))
+                                         for k in range(T * C)], count_bounds)
+            m.m = pyo.Var(range(T * C), domain=dom, bounds=lambda _m, k: (lo_m[k], hi_m[k]))
             mv = [m.m[k] for k in range(T * C)]
             off = np.concatenate([[0], np.cumsum([len(g) for g in incs])]).tolist()
             m.u = pyo.Var(range(off[-1]), domain=pyo.Reals, bounds=(0.0, 1.0))
@@ -920,10 +935,7 @@ def build_buildout_model(data: BuildoutData, tie_break_per_usd: float, *, kind: 
             members = [[x[k] for k in xpos[t, :, c][xpos[t, :, c] >= 0].tolist()]
                        for t in range(T) for c in range(C)]
             if count_vars:
-                lo_m, hi_m = list(lo_tc), list(cap_tc)
-                if count_bounds is not None:
-                    lo_m = np.maximum(lo_m, np.ravel(count_bounds[0])).tolist()
-                    hi_m = np.minimum(hi_m, np.ravel(count_bounds[1])).tolist()
+                lo_m, hi_m = _narrow(lo_tc, cap_tc, count_bounds)
                 m.m = pyo.Var(range(T * C), domain=dom,
                               bounds=lambda _m, k: (lo_m[k], hi_m[k]))
                 mv = [m.m[k] for k in range(T * C)]

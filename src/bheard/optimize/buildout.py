@@ -90,11 +90,7 @@ def shared_buildout_gains(sc, prob: ProblemData, steady: SolveResult | None) -> 
               else st.initial_busy_probability)
         load = np.full(prob.shape, q0 / (1.0 - q0))
     else:
-        S = prob.shape[1]
-        group = (np.unique(prob.slot_tour, return_inverse=True)[1].ravel()
-                 if st.busy_probability_by == "tour" else np.arange(S))
-        state = plan_busy(prob, pref, np.asarray(steady.teams, dtype=np.int64), group)
-        load = equivalent_load(state)
+        load = equivalent_load(_own_state(sc, prob, steady.teams, pref))
     G = frozen_gains(prob, pref, load)
     return CoverageGains(G, reach, "local busy probabilities (approximate hypercube) at the"
                                    " steady state's plan, frozen per precinct-slot")
@@ -114,13 +110,19 @@ def isolated_own_coverage(sc, prob: ProblemData, teams: np.ndarray) -> np.ndarra
     return dataclasses.replace(prob, carry_share=prob.carry_share_of(teams)).coverage(teams)
 
 
+def _own_state(sc, prob: ProblemData, teams: np.ndarray, pref=None):
+    """A slot plan's own local busy probabilities (:func:`plan_busy`, the scenario's
+    busy-probability groups)."""
+    if pref is None:
+        pref = preferences(reach_or_identity(prob), prob.travel_min, prob.service_time_hours)
+    return plan_busy(prob, pref, np.asarray(teams, dtype=np.int64),
+                     busy_group(prob, sc.coverage.busy_probability_by))
+
+
 def shared_own_coverage(sc, prob: ProblemData, teams: np.ndarray) -> np.ndarray:
     """(P, S) covered calls/year of a slot plan at its OWN local busy probabilities (the
     approximate hypercube of the plan, as the steady-state solve reports a plan)."""
-    pref = preferences(reach_or_identity(prob), prob.travel_min, prob.service_time_hours)
-    st = plan_busy(prob, pref, np.asarray(teams, dtype=np.int64),
-                   busy_group(prob, sc.coverage.busy_probability_by))
-    return st.covered
+    return _own_state(sc, prob, teams).covered
 
 
 #: coverage.mode -> a slot plan's coverage at its own state (its own carried-over load or
@@ -237,38 +239,34 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
     scale = max(b_val if math.isfinite(b_val) else 0.0, 1.0)
     eps = TIE_BREAK_REL * scale / total_budget
     report.tie_break_per_usd = eps
+
+    def without_mip(status: str, bound: float, source: str, termination: str,
+                    note: str = "") -> BuildoutSolve:
+        """The best heuristic ramp, certified by ``bound`` alone (no full MIP)."""
+        report.termination, report.bound_source, report.lp_bound = termination, source, bound
+        report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else [])
+                                   + ([note] if note else []))
+        return BuildoutSolve(status, best, b_val, max(bound, b_val), relative_gap(b_val, bound),
+                             report, [], g_val,
+                             time.perf_counter() - t0 - translate_s - solve_s, translate_s,
+                             solve_s)
+
     if best is not None and math.isfinite(count_bound) and relative_gap(
             b_val, count_bound) <= opts.mip_rel_gap:
-        report.termination = "count relaxation bound certifies the heuristic ramp"
-        report.bound_source = "count_relaxation"
-        report.lp_bound = count_bound
-        report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else []))
-        return BuildoutSolve("optimal", best, b_val, max(count_bound, b_val),
-                             relative_gap(b_val, count_bound), report, [], g_val,
-                             time.perf_counter() - t0 - translate_s - solve_s, translate_s,
-                             solve_s)
+        return without_mip("optimal", count_bound, "count_relaxation",
+                           "count relaxation bound certifies the heuristic ramp")
     if best is not None and math.isfinite(lp_bound) and relative_gap(
             b_val, lp_bound) <= opts.mip_rel_gap:
-        report.termination = "LP bound certifies the heuristic ramp"
-        report.bound_source = "highs_lp"
-        report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else []))
-        return BuildoutSolve("optimal", best, b_val, max(lp_bound, b_val),
-                             relative_gap(b_val, lp_bound), report, [], g_val,
-                             time.perf_counter() - t0 - translate_s - solve_s, translate_s,
-                             solve_s)
+        return without_mip("optimal", lp_bound, "highs_lp",
+                           "LP bound certifies the heuristic ramp")
     if (best is not None and math.isfinite(count_bound)
             and opts.time_limit_s - (time.perf_counter() - t0) < FULL_MIP_MIN_S):
         # no time left for the full MIP to improve on the count relaxation's certificate
-        report.termination = "time limit reached before the full MIP"
-        report.bound_source = "count_relaxation"
-        report.lp_bound = count_bound
-        report.message = "; ".join([_KIND[kind]] + ([", ".join(steps)] if steps else []) + [
-            (f"no full MIP: less than {FULL_MIP_MIN_S:g} s of solver.time_limit_s left; the"
-             " ramp is certified by the count relaxation's bound only")])
-        return BuildoutSolve("time_limit_feasible", best, b_val, max(count_bound, b_val),
-                             relative_gap(b_val, count_bound), report, [], g_val,
-                             time.perf_counter() - t0 - translate_s - solve_s, translate_s,
-                             solve_s)
+        return without_mip("time_limit_feasible", count_bound, "count_relaxation",
+                           "time limit reached before the full MIP",
+                           f"no full MIP: less than {FULL_MIP_MIN_S:g} s of"
+                           " solver.time_limit_s left; the ramp is certified by the count"
+                           " relaxation's bound only")
     t1 = time.perf_counter()
     built = build_buildout_model(data, eps, kind=kind,
                                  count_vars=count_vars or (kind == "full" and heuristics),
@@ -295,13 +293,7 @@ def solve_buildout(data: BuildoutData, opts, *, kind: str | None = None,
             " (buildout.pipelines) and the budgets (buildout.budget_usd_by_fiscal_year)"
             " conflict together (e.g. staff trained ahead of a milestone cost more than the"
             " budget leaves)")], g_val, build_s, translate_s, solve_s)
-    ramp = None
-    if run.values is not None:
-        cand = built.read_teams(run.values)
-        if check_ramp(data, cand, tol=1e-6):
-            cand = ramp_from_teams(data, cand.teams)  # same teams, smallest headcount path
-        if not check_ramp(data, cand, tol=1e-6):
-            ramp = cand
+    ramp = _read_ramp(data, built, run.values) if run.values is not None else None
     if best is not None and (ramp is None or ramp_value(data, ramp.teams) < b_val - 1e-9):
         ramp = best
     if ramp is None:
@@ -443,7 +435,7 @@ def count_relaxation(data: BuildoutData, opts, best: Ramp | None, *, seconds: fl
         M = round_counts(data, cv, np.asarray(run.values[:T * C]).reshape(T, C))
         if M is not None:
             starts.append(M)
-    value = _count_value(cv)
+    value = cv.total
     start = max(starts, key=value) if starts else None
     left = seconds - (time.perf_counter() - t0) - max(PLACE_SHARE * seconds, PLACE_MIN_S)
     counts = start
@@ -469,13 +461,6 @@ def count_relaxation(data: BuildoutData, opts, best: Ramp | None, *, seconds: fl
     return CountRelaxation(bound, counts, ramps)
 
 
-def _count_value(cv: CountValues):
-    def value(M):
-        k = np.clip(np.asarray(M) - cv.lo, 0, cv.value.shape[-1] - 1)
-        return float(np.take_along_axis(cv.value, k[..., None], axis=-1).sum())
-    return value
-
-
 def place_counts(data: BuildoutData, opts, counts: np.ndarray, *, seconds: float
                  ) -> Ramp | None:
     """The best ramp with these team counts (T, C): the full MIP with the counts fixed (the
@@ -488,7 +473,13 @@ def place_counts(data: BuildoutData, opts, counts: np.ndarray, *, seconds: float
                       time_limit_s=seconds, mip_rel_gap=opts.mip_rel_gap / 4)
     if run.values is None:
         return None
-    ramp = built.read_teams(run.values)
+    return _read_ramp(data, built, run.values)
+
+
+def _read_ramp(data: BuildoutData, built, values: np.ndarray) -> Ramp | None:
+    """The ramp of a MIP solution: its own hires and headcount when they pass the checks
+    (to 1e-6), else the same teams with the smallest headcount path; None if neither does."""
+    ramp = built.read_teams(values)
     if check_ramp(data, ramp, tol=1e-6):
         ramp = ramp_from_teams(data, ramp.teams)  # same teams, smallest headcount path
     return None if check_ramp(data, ramp, tol=1e-6) else ramp
