@@ -94,3 +94,22 @@ def test_erlang_b_one_k_equals_the_broadcast_path():
     for k in range(0, 9):
         assert np.array_equal(erlang_b(k, a), erlang_b(np.full(a.shape, k), a))
     assert erlang_b(3, 2.0) == pytest.approx((8 / 6) / (1 + 2 + 2 + 8 / 6))
+
+
+def test_load_for_occupancy_solves_its_equation_and_the_one_server_closed_form():
+    """The load placing k servers at occupancy rho: one server has carried load a / (1 + a),
+    so a = rho / (1 - rho) exactly; for every fleet (recursion below CLOSED_FORM_MIN_K teams,
+    closed form above) the carried load a (1 - B(k, a)) / k equals rho to 1e-12 relative,
+    and an occupancy of 0 needs no load."""
+    from bheard.queueing import CLOSED_FORM_MIN_K, carried_load, load_for_occupancy
+
+    rho = np.linspace(0.001, 0.999, 120)
+    one = load_for_occupancy(np.ones(rho.size, dtype=int), rho)
+    assert np.allclose(one, rho / (1 - rho), rtol=1e-11, atol=0)
+    for k in (2, 7, 32, CLOSED_FORM_MIN_K - 1, CLOSED_FORM_MIN_K, 400):
+        for closed in (False, True):
+            a = load_for_occupancy(np.full(rho.size, k), rho, closed_form=closed)
+            occ = carried_load(np.full(rho.size, k), a, closed_form=closed) / k
+            assert np.allclose(occ, rho, rtol=1e-12, atol=0), (k, closed)
+            assert np.all(a >= rho * k)  # the carried load never exceeds the offered
+    assert load_for_occupancy(5, 0.0) == 0.0
