@@ -108,28 +108,20 @@ def write_final_mps(prob, seen: dict, teams, gap: float, path: str) -> dict:
     from bheard.constants import TIE_BREAK_REL
     from bheard.model.base import covered_from_counts, in_range
     from bheard.model.shared import shared_lp_arrays
+    from bheard.solver.highs import _highs_lp
 
     G, reach = seen["G"], seen["reach"]
     v = float(covered_from_counts(G, in_range(reach, teams)).sum())
     eps = TIE_BREAK_REL * max(v, 1.0) / max(prob.team_budget_usd_per_year, 1.0)
     lp, xi = shared_lp_arrays(prob, G, reach, seen["floors"], integer=True,
                               tie_break_per_usd=eps)
-    A = lp.A.tocsc()
-    A.sort_indices()
+    model = _highs_lp(lp)  # the solver door's own translation of the arrays
+    n, m = model.num_col_, model.num_row_
+    model.integrality_ = [highspy.HighsVarType.kInteger if b else
+                          highspy.HighsVarType.kContinuous for b in lp.integer]
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    inf = highspy.kHighsInf
-    n, m = A.shape[1], A.shape[0]
-    h.addVars(n, np.where(np.isfinite(lp.col_lo), lp.col_lo, -inf),
-              np.where(np.isfinite(lp.col_hi), lp.col_hi, inf))
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), lp.c)
-    h.changeColsIntegrality(len(xi), np.arange(len(xi), dtype=np.int32),
-                            np.full(len(xi), highspy.HighsVarType.kInteger, dtype=np.uint8))
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    R = A.tocsr()
-    h.addRows(m, np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf),
-              np.where(np.isfinite(lp.row_hi), lp.row_hi, inf), R.nnz,
-              R.indptr.astype(np.int32), R.indices.astype(np.int32), R.data.astype(float))
+    h.passModel(model)
     h.writeModel(path)
     return {"mps_columns": int(n), "mps_integers": len(xi), "mps_rows": int(m)}
 

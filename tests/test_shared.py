@@ -264,3 +264,27 @@ def test_fleet_dependence_rows_filled_lazily_equal_the_whole_table():
             f = x - i0
             want = (1 - f) * table[i0] + f * table[i0 + 1]
             assert np.allclose(hc.fleet_dependence(N, rho, kmax), want, rtol=1e-12, atol=1e-15)
+
+
+def test_csc_from_triplets_equals_scipy_sparse_with_duplicates():
+    """The numpy CSC builder of the array LPs against scipy.sparse (random triplets with
+    repeated entries, which both sum; an empty column and an empty matrix)."""
+    from scipy import sparse
+
+    from bheard.model.base import csc_from_triplets
+
+    rng = np.random.default_rng(5)
+    for m, n, e in ((7, 9, 40), (1, 1, 3), (30, 4, 200), (3, 5, 0)):
+        r = rng.integers(0, m, e)
+        c = rng.integers(0, max(n - 1, 1), e)  # the last column stays empty when n > 1
+        v = rng.normal(size=e)
+        A = csc_from_triplets(r, c, v, (m, n))
+        want = sparse.csr_matrix((v, (r, c)), shape=(m, n)).tocsc()
+        want.sum_duplicates()
+        assert A.shape == (m, n)
+        assert np.array_equal(A.indptr, want.indptr)
+        assert np.array_equal(A.indices, want.indices)
+        assert np.allclose(A.data, want.data, rtol=1e-15, atol=1e-15)
+        assert np.allclose(A.toarray(), want.toarray())
+    with pytest.raises(ValueError, match="outside"):
+        csc_from_triplets([3], [0], [1.0], (3, 2))

@@ -38,7 +38,7 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from bheard.model.base import ArrayModel, BuiltModel, covered_from_counts, runs
+from bheard.model.base import ArrayModel, BuiltModel, covered_from_counts, csc_from_triplets, runs
 from bheard.problem.buildout import BuildoutData
 
 #: relative tolerance of feasibility checks on continuous quantities (FTE, USD)
@@ -606,8 +606,6 @@ def column_lp(data: BuildoutData, t: int, c: int) -> ArrayModel:
     teams in the column from above, and is concave and non-decreasing in ``m`` (the value
     function of an LP in a right-hand side): the count relaxation's value per count
     (``models/buildout.md``, "Count relaxation")."""
-    import scipy.sparse as sp
-
     _, P, _ = data.shape
     G = data.gains[t, :, c, :]
     zi = np.argwhere(G > 0)
@@ -617,7 +615,7 @@ def column_lp(data: BuildoutData, t: int, c: int) -> ArrayModel:
     rows = np.concatenate([zi[:, 0], ii, np.full(P, P)])
     cols = np.concatenate([P + np.arange(nz), jj, np.arange(P)])
     vals = np.concatenate([np.ones(nz), -np.ones(len(ii)), np.ones(P)])
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(P + 1, P + nz))
+    A = csc_from_triplets(rows, cols, vals, (P + 1, P + nz))
     floor = data.floor_path()[t, :, c].astype(float)
     return ArrayModel(
         c=np.concatenate([np.zeros(P), G[zi[:, 0], zi[:, 1]]]), A=A,

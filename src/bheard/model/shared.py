@@ -38,6 +38,7 @@ from bheard.model.base import (
     BuiltModel,
     Preferences,
     covered_from_counts,
+    csc_from_triplets,
     in_range,
     locations,
     members,
@@ -607,8 +608,6 @@ def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
     docstring), with the tie-break ``- tie_break_per_usd * cost`` on ``x`` in the coverage
     objective, as :func:`build_shared_model`. Returns the model and the (nx, 2) (j, s) index
     of the x columns."""
-    from scipy import sparse
-
     P, S = prob.shape
     cost = prob.team_cost_per_year()
     xi = np.argwhere(prob.max_teams > 0)
@@ -662,9 +661,8 @@ def shared_lp_arrays(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                 k = np.flatnonzero(zb == b)
                 rows.append(np.full(k.size, m)); cols.append(nx + k); vals.append(zg[k])
                 lo.append([float(floors.borough_min[b])]); hi.append([np.inf]); m += 1
-    A = sparse.csr_matrix((np.concatenate(vals).astype(float),
-                           (np.concatenate(rows).astype(np.int64),
-                            np.concatenate(cols).astype(np.int64))), shape=(m, nx + nz))
+    A = csc_from_triplets(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
+                          (m, nx + nz))
     if objective == "coverage":
         c = np.concatenate([-tie_break_per_usd * cost[xi[:, 1]], zg])
     else:
@@ -722,8 +720,6 @@ def slot_lp_groups(prob: ProblemData, G: np.ndarray, pref: Preferences) -> list[
     """The LP of :func:`shared_lp_arrays` split by slot once the budget row is priced out
     (``models/shared_coverage.md``, "LP bound by slot"); slots with identical preference
     lists share a matrix."""
-    from scipy import sparse
-
     P, S = prob.shape
     loc = pref.loc
     if S == 1 or loc.strides[0] == 0:
@@ -750,8 +746,8 @@ def slot_lp_groups(prob: ProblemData, G: np.ndarray, pref: Preferences) -> list[
         cols = [P + np.arange(nz), lo_[r_idx, l_idx], np.arange(P)]
         vals = [np.ones(nz), -np.ones(r_idx.size), np.ones(P)]
         m = cells.size + 1
-        A = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
-                                                       np.concatenate(cols))), shape=(m, P + nz))
+        A = csc_from_triplets(np.concatenate(rows), np.concatenate(cols),
+                              np.concatenate(vals), (m, P + nz))
         base = ArrayModel(c=np.zeros(P + nz), A=A, row_lo=np.full(m, -np.inf),
                           row_hi=np.zeros(m), col_lo=np.zeros(P + nz),
                           col_hi=np.ones(P + nz), maximize=True)
