@@ -227,3 +227,35 @@ def test_early_lp_round_that_does_not_converge_falls_back_to_the_cheap_phase():
     assert early.status == ref.status == "optimal"
     assert np.array_equal(early.teams, ref.teams)
     assert early.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+def test_lp_family_time_limit_is_per_solve_not_the_instance_clock():
+    """HiGHS compares time_limit with its instance's run clock, which adds up over every
+    run() (ERGO-Code/HiGHS#1331): before the fix, a family whose solves together took longer
+    than one solve's limit reported every later solve as stopped by the time limit (at
+    2000x168 this cut the slot LPs' price search after one sweep). Each solve here takes about
+    0.05 s and the limit is 0.6 s: 40 solves (about 2 s together) must all be optimal, with
+    the objective of a fresh HiGHS solve of the same LP."""
+    from bheard.model.base import ArrayModel, csc_from_triplets
+    from bheard.solver import solve_arrays
+    from bheard.solver.highs import LpFamily
+
+    rng = np.random.default_rng(0)
+    n, m = 1500, 200
+    rows = rng.integers(0, m, n * 4)
+    cols = np.repeat(np.arange(n), 4)
+    A = csc_from_triplets(rows, cols, rng.uniform(0.1, 1.0, n * 4), (m, n))
+    lp = ArrayModel(c=rng.uniform(0, 1, n), A=A, row_lo=np.full(m, -np.inf),
+                    row_hi=np.ones(m), col_lo=np.zeros(n), col_hi=np.ones(n), maximize=True)
+    fam = LpFamily(lp)
+    costs = rng.uniform(0.0, 1.0, (40, n))
+    terms = [fam.solve(c, lp.col_lo, lp.col_hi, lp.row_lo, lp.row_hi,
+                       time_limit_s=0.6) for c in costs]
+    if fam._h.getRunTime() <= 0.6:
+        pytest.skip("this machine solved the 40 LPs faster than one limit: nothing to show")
+    assert [t.termination for t in terms] == ["optimal"] * len(terms)
+    for k in (0, 39):
+        fresh = solve_arrays(ArrayModel(c=costs[k], A=A, row_lo=lp.row_lo, row_hi=lp.row_hi,
+                                        col_lo=lp.col_lo, col_hi=lp.col_hi, maximize=True),
+                             time_limit_s=60.0)
+        assert terms[k].objective == pytest.approx(fresh.objective, rel=1e-9)

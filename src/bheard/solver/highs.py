@@ -350,7 +350,11 @@ class LpFamily:
             h.changeRowsBounds(self.n_rows, self._rows,
                                np.where(np.isfinite(row_lo), row_lo, -inf).astype(float),
                                np.where(np.isfinite(row_hi), row_hi, inf).astype(float))
-            h.setOptionValue("time_limit", max(float(time_limit_s), MIN_TIME_LIMIT_S))
+            # HiGHS (1.x) compares time_limit with the run clock of the instance, which adds
+            # up over every run() of the family (ERGO-Code/HiGHS#1331, #1477): the limit is
+            # set past the clock's current reading
+            h.setOptionValue("time_limit", h.getRunTime() + max(float(time_limit_s),
+                                                                MIN_TIME_LIMIT_S))
             t2 = time.perf_counter()
             h.run()
         except Exception as exc:  # noqa: BLE001 - reported as a solver error
