@@ -102,7 +102,8 @@ def solve_lp_relaxation(prob: ProblemData, G: np.ndarray, reach: np.ndarray,
                          plan_value if math.isfinite(plan_value) else -math.inf)
         res = slot_priced_lp(prob, G, reach, plan=plan, plan_value=plan_value,
                              rel_gap=rel_gap, time_limit_s=time_limit_s, threads=threads,
-                             price_from=greedy)
+                             price_from=greedy, round_value=lambda X: covered_from_counts(
+                                 G, in_range(reach, round_lp(prob, G, reach, X, floors))).sum())
         if res.status != "optimal":
             return res.status, float("nan"), None
         return "optimal", float(res.bound), res.teams
@@ -332,9 +333,14 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         nonlocal change
         G_ = None
         for _ in range(n_it):
+            t_it = time.perf_counter()
             G_ = gains(a_)
-            start_ = greedy_shared(prob, G_, reach, floors) if teams_ is None else teams_
-            teams_ = start_ if fixed else improve_plan(prob, G_, reach, start_, floors)
+            first = teams_ is None
+            start_ = greedy_shared(prob, G_, reach, floors) if first else teams_
+            # the first plan is made at a guessed estimate and only shows where the workload
+            # falls: local search on it (8-10 s at 2000x168) is left out
+            teams_ = start_ if fixed or first else improve_plan(prob, G_, reach, start_,
+                                                                floors)
             if fixed:
                 break
             st_ = own(teams_)
@@ -343,10 +349,17 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                                                change, frozen_value(G_, teams_)))
             if change[0] <= settings.tolerance:
                 break
-            if time.perf_counter() - t0 > PHASE1_SHARE * opts.time_limit_s:
+            # the estimate moves toward this plan's own loads, also when the time share
+            # stops the phase: what follows (an LP round) then works at the updated estimate
+            # instead of the one this plan was just measured against
+            a_ = update(a_, st_, teams_)
+            G_ = None
+            # the next iteration is not started when, taking as long as this one, it would
+            # end past the phase's share of the time limit
+            now = time.perf_counter()
+            if now - t0 + (now - t_it) > PHASE1_SHARE * opts.time_limit_s:
                 timed_out["fixed point"] = True
                 break
-            a_ = update(a_, st_, teams_)
         return teams_, a_, (gains(a_) if G_ is None else G_)
 
     n_cheap = settings.max_iterations if cheap_iterations is None else min(
@@ -355,8 +368,6 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     # an early LP round after fewer cheap iterations than usual (not counted in the rounds)
     early = int(n_cheap < settings.max_iterations and not fixed
                 and change[0] > settings.tolerance and not timed_out)
-    if early:
-        G = gains(a)  # the estimate was updated after the last cheap iteration
     report.greedy_objective = frozen_value(G, teams)
     # phase 2: the LP bound, an LP-rounded plan and local search at the current estimate;
     # re-check the fixed point; HiGHS only when the LP bound does not certify the gap
@@ -385,16 +396,21 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                 " with the equity floors conflicts"]
             return SolveResult("infeasible", None, nan, nan, nan, time.perf_counter() - t0, 0.0,
                                solve_s, report, diag, coverage_model=model_name)
-        cands = [improve_plan(prob, G, reach, teams, floors)] if meets_floors(
-            G, reach, teams, floors) else []
+        # starts: the last plan, the LP-rounded plan and the greedy plan the slot bound's
+        # search measured itself against; local search (the costly step at scale: 8-10 s a
+        # call at 2000x168) runs from the best of them only
+        cands = [teams] if meets_floors(G, reach, teams, floors) else []
         if X is not None:
             r = round_lp(prob, G, reach, X, floors)
             if meets_floors(G, reach, r, floors):
-                cands.append(improve_plan(prob, G, reach, r, floors))
-        if greedy is not None:  # the plan the slot bound's search measured itself against
+                cands.append(r)
+        if greedy is not None:
             cands.append(greedy)
         if cands:
             vals = [frozen_value(G, c) for c in cands]
+            best = improve_plan(prob, G, reach, cands[int(np.argmax(vals))], floors)
+            cands.append(best)
+            vals.append(frozen_value(G, best))
             teams, v = cands[int(np.argmax(vals))], max(vals)
         bound = lp_bound
         report.bound_source = "slot_lp" if slot_priced(prob, reach, floors) else "highs_lp"
