@@ -20,6 +20,13 @@ and every run is a child process of its own (peak resident memory = ``ru_maxrss`
     ``bench_solve.py``) reads it and solves it at the scenario's ``mip_rel_gap`` within
     ``--ref-limit`` seconds. Runs alternate after one warm-up each; ratios are pair by pair.
     Goals: the ``--no-explain`` command under 2 s, and no slower than the plain command.
+``citywide-solve``
+    The same comparison without Python's start-up (both sides in one child process, after a
+    warm-up of each): ``bheard.solve(scenario)`` on the loaded default scenario (problem data,
+    fixed point, LPs, MIP if any, the Plan with its tables) against plain HiGHS on the
+    default's own final MIP (a fresh ``highspy.Highs``: ``readModel`` of the MPS above and
+    ``run`` at the scenario's ``mip_rel_gap``), alternated ``--repeats`` times; ratios pair
+    by pair. Goal: no slower than plain HiGHS on its own final MIP.
 ``PxSxK`` (300x42x8, 1000x84x4, 2000x168x4)
     Synthetic shared instances (:func:`synthetic_shared`): ``bench_solve.synthetic_problem``
     (same rates, costs, budget at 30% of full staffing) plus a geography: precincts uniform in
@@ -61,8 +68,8 @@ CITYWIDE = REPO / "scenarios" / "dcs_citywide.yaml"
 #: synthetic rows: name -> (precincts, slots, team levels, mip_rel_gap, goal s, default seeds)
 SIZES = {"300x42x8": (300, 42, 8, 5e-4, 10.0, 2), "1000x84x4": (1000, 84, 4, 1e-3, 60.0, 1),
          "2000x168x4": (2000, 168, 4, 1e-3, 60.0, 1)}
-ALL_ROWS = ["citywide-cmd", *SIZES]
-QUICK_ROWS = ["citywide-cmd", "300x42x8"]
+ALL_ROWS = ["citywide-cmd", "citywide-solve", *SIZES]
+QUICK_ROWS = ["citywide-cmd", "citywide-solve", "300x42x8"]
 CITYWIDE_GOAL_S = 2.0
 REF_LIMIT_S = 60.0
 
@@ -133,6 +140,8 @@ def child(task: dict) -> dict:
 
     seen = _capture_final_gains()
     out = {}
+    if task["kind"] == "citywide-inproc":
+        return citywide_inproc(task, seen)
     if task["kind"] == "citywide-mps":
         from bheard.optimize import resolve
         from bheard.problem import problem_from_scenario
@@ -159,6 +168,68 @@ def child(task: dict) -> dict:
     if task.get("mps") and res.teams is not None:
         out.update(write_final_mps(prob, seen, res.teams, task["gap"], task["mps"]))
     return out
+
+
+def citywide_inproc(task: dict, seen: dict) -> dict:
+    """``citywide-solve`` in one child: warm-ups, then bheard.solve and plain HiGHS on the
+    final MIP alternated (module docstring)."""
+    import highspy
+
+    import bheard
+    from bheard.optimize import fixed_point as fp
+    from bheard.optimize import resolve
+    from bheard.problem import problem_from_scenario
+
+    sc = resolve(task["path"])
+    prob = problem_from_scenario(sc)
+    res = fp.solve_scenario_problem(sc, prob)
+    info = write_final_mps(prob, seen, res.teams, task["gap"], task["mps"])
+
+    def plain_once() -> tuple[float, str]:
+        t = time.perf_counter()
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.readModel(task["mps"])
+        h.setOptionValue("mip_rel_gap", float(task["gap"]))
+        h.setOptionValue("time_limit", float(task["limit"]))
+        h.run()
+        return time.perf_counter() - t, h.modelStatusToString(h.getModelStatus())
+
+    def ours_once() -> tuple[float, str]:
+        t = time.perf_counter()
+        plan = bheard.solve(sc)
+        return time.perf_counter() - t, plan.status
+
+    plain_once(), ours_once()  # warm-ups
+    ours, plain_, st_o, st_p = [], [], set(), set()
+    for _ in range(task["repeats"]):
+        a, sa = ours_once()
+        b, sb = plain_once()
+        ours.append(a)
+        plain_.append(b)
+        st_o.add(sa)
+        st_p.add(sb)
+    return {"ours": ours, "plain": plain_, "ours_status": sorted(st_o),
+            "plain_status": sorted(st_p), **info}
+
+
+def row_citywide_solve(args, tmp: Path) -> list[dict]:
+    from bheard.scenario import load_scenario
+
+    gap = load_scenario(CITYWIDE).solver.mip_rel_gap
+    r = run_child({"kind": "citywide-inproc", "path": str(CITYWIDE), "gap": gap,
+                   "mps": str(tmp / "citywide_inproc.mps"), "limit": args.ref_limit or 60.0,
+                   "repeats": args.repeats}, 600)
+    ratios = [b / a for a, b in zip(r["ours"], r["plain"])]
+    med = float(np.median(ratios))
+    return [{"row": "`bheard.solve(scenario)`, `dcs_citywide.yaml`, in process (no start-up)",
+             "n": len(r["ours"]), "bheard": mmm(r["ours"]),
+             "status": ", ".join(r["ours_status"]), "rss": r["rss_mib"],
+             "ref": (f"plain HiGHS in process on the final MIP ({r['mps_integers']} integers, "
+                     f"{r['mps_columns']} columns; readModel + run at gap {gap:g}): "
+                     f"{mmm(r['plain'])} s ({', '.join(r['plain_status'])})"),
+             "ratio": mmm(ratios),
+             "goal": f"no slower than plain HiGHS on its own final MIP: {met(med >= 1.0)}"}]
 
 
 def run_child(task: dict, timeout: float) -> dict:
@@ -292,6 +363,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = run_rows(wanted, {
             "citywide-cmd": lambda: row_citywide_cmd(args, Path(tmp)),
+            "citywide-solve": lambda: row_citywide_solve(args, Path(tmp)),
             **{name: (lambda name=name: row_size(args, name, Path(tmp))) for name in SIZES}},
             lambda r: f"ref / bheard {r['ratio']} | goal {r['goal']}")
     load1 = os.getloadavg()

@@ -310,6 +310,24 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         q_state = st_.stack.q
         return st_
 
+    # the best plan checked at its own busy probabilities (covered calls/year there): when
+    # the fixed point does not converge (the plans cycle), it is the plan returned
+    best_own: dict = {"value": -math.inf}
+
+    def check(phase, teams_, G_, v_frozen=None):
+        """The plan's own busy probabilities, their distance from the estimate behind ``G_``,
+        a trace row; keeps the best plan checked."""
+        st_ = own(teams_)
+        ch = busy.change(G_, st_)
+        trace.append(fixed_point_trace_row(len(trace) + 1, phase, st_, teams_, ch,
+                                           frozen_value(G_, teams_) if v_frozen is None
+                                           else v_frozen))
+        val = float(st_.covered.sum())
+        if val > best_own["value"]:
+            best_own.update(value=val, teams=np.array(teams_), state=st_, change=ch,
+                            iteration=len(trace))
+        return st_, ch
+
     last = {"teams": None, "k": 0}
 
     def update(load, st_, teams_):
@@ -343,10 +361,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                                                                 floors)
             if fixed:
                 break
-            st_ = own(teams_)
-            change = busy.change(G_, st_)
-            trace.append(fixed_point_trace_row(len(trace) + 1, "local search", st_, teams_,
-                                               change, frozen_value(G_, teams_)))
+            st_, change = check("local search", teams_, G_)
             if change[0] <= settings.tolerance:
                 break
             # the estimate moves toward this plan's own loads, also when the time share
@@ -436,9 +451,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                 report.message += f" ({counts.n_lp} slot LPs by team count)"
         if fixed:
             break
-        st = own(teams)
-        change = busy.change(G, st)
-        trace.append(fixed_point_trace_row(len(trace) + 1, "lp", st, teams, change, v))
+        st, change = check("lp", teams, G, v)
         converged = change[0] <= settings.tolerance
         if converged or rnd == MAX_LP_ROUNDS + early:
             break
@@ -490,10 +503,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                                                                          floors):
                 teams, v = out.teams, v_mip
                 if not fixed:
-                    st = own(teams)
-                    change = busy.change(G, st)
-                    trace.append(fixed_point_trace_row(len(trace) + 1, "mip", st, teams,
-                                                       change, v))
+                    st, change = check("mip", teams, G, v)
                     converged = change[0] <= settings.tolerance
         if not meets_floors(G, reach, teams, floors):
             return SolveResult("error", None, nan, nan, nan, build_s, translate_s, solve_s,
@@ -502,6 +512,18 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
         status = out.status
         if math.isfinite(out.bound) and out.bound < bound:
             bound, report.bound_source = out.bound, "highs_mip"
+    cycled = ""
+    if (not fixed and not converged and st is not None and "teams" in best_own
+            and best_own["value"] > float(st.covered.sum()) + 1e-9 * max(
+                abs(best_own["value"]), 1.0)
+            and meets_floors(G, reach, best_own["teams"], floors)):
+        # the estimate and the plans did not settle: the best plan checked at its own busy
+        # probabilities is returned (its gap is that of its value at the final estimate)
+        teams, st, change = best_own["teams"], best_own["state"], best_own["change"]
+        v = frozen_value(G, teams)
+        cycled = (f"; the plan returned is the best of the {len(trace)} plans checked at"
+                  f" their own busy probabilities (check {best_own['iteration']}, whose"
+                  f" estimate it differs from by {change[0]:.4f} of the calls)")
     counts = in_range(reach, teams)
     if fixed:
         covered, local = covered_from_counts(G, counts), None
@@ -526,7 +548,10 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
                f"{' when the time limit stopped it' if timed_out else ''};"
                " the plan is optimal for that estimate (the gap), not proven for its own"
                " busy probabilities")
-        report.message = (report.message + "; " if report.message else "") + msg
+        report.message = (report.message + "; " if report.message else "") + msg + cycled
+    elif cycled:
+        report.message = (report.message + "; " if report.message else "") + (
+            "the local busy-probability fixed point did not converge" + cycled)
     own_cov = covered_from_counts(G, np.asarray(teams))
     q_plan = team_busy(st, teams) if not fixed else np.full(S, q0)
     fp = FixedPointReport(
