@@ -9,6 +9,7 @@ the solution back into teams with ``built.read_teams(values)``. No solver is imp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,3 +234,42 @@ def locations(reach, s: int, i: int) -> np.ndarray:
         loc = reach.loc[s, i]
         return loc[loc < reach.loc.shape[1]]
     return np.flatnonzero(reach[s, i])
+
+
+def best_class_totals(tables: list[tuple[int, np.ndarray]], unit: np.ndarray, budget: float
+                      ) -> tuple[float, list[int]]:
+    """Best affordable combination of team counts by cost class: ``tables[t] = (first count,
+    values)`` (the value of ``first + i`` teams of class ``t`` at ``values[i]``; made 'at
+    most that many' by a running maximum, so a smaller count is taken when it is worth more),
+    ``unit[t]`` USD/year a team of class ``t``, ``budget`` USD/year. A grid over the first
+    T-1 classes; the last takes the most the budget leaves. Returns (value, counts) or
+    (-inf, []) when nothing is affordable. Used by the isolated model's class counts
+    (:func:`bheard.model.stochastic.class_count_plan`) and the shared model's slot counts
+    (:func:`bheard.optimize.slot_lp.slot_count_plan`); both are tested against brute force."""
+    T = len(tables)
+    runmax, argrun = [], []
+    for first, vals in tables:
+        m = np.maximum.accumulate(vals)
+        idx = np.arange(vals.size)
+        best_idx = np.maximum.accumulate(np.where(vals >= m, idx, 0))
+        runmax.append(m)
+        argrun.append(best_idx)
+    grids = np.meshgrid(*[tables[t][0] + np.arange(tables[t][1].size) for t in range(T - 1)],
+                        indexing="ij") if T > 1 else []
+    used = sum((unit[t] * g for t, g in enumerate(grids)), np.zeros(()))
+    left = budget - used
+    first, vals = tables[-1]
+    last = np.floor(np.maximum(left, 0.0) * (1 + 1e-12) / unit[-1] + 1e-9).astype(np.int64)
+    last = np.minimum(last, first + vals.size - 1)
+    ok = (left >= -1e-9 * max(budget, 1.0)) & (last >= first)
+    value = np.where(ok, runmax[-1][np.clip(last - first, 0, vals.size - 1)], -np.inf)
+    value = value + sum((runmax[t][g - tables[t][0]] for t, g in enumerate(grids)),
+                        np.zeros(()))
+    if not np.isfinite(value).any():
+        return -math.inf, []
+    k = np.unravel_index(int(np.argmax(value)), np.shape(value))
+    totals = [int(tables[t][0] + argrun[t][int(g[k]) - tables[t][0]])
+              for t, g in enumerate(grids)]
+    lt = int(np.asarray(last)[k]) if np.ndim(last) else int(last)
+    totals.append(int(first + argrun[-1][lt - first]))
+    return float(np.asarray(value)[k]), totals

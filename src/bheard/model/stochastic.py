@@ -27,9 +27,9 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from bheard.model.base import best_class_totals
 from bheard.model.isolated import BuiltIsolated, Increments, build_isolated_model
 from bheard.problem.samples import CHUNK, by_sample
-
 
 # ----------------------------------------------------------------------------------------
 # an exact incumbent for the isolated model without binding slot caps
@@ -80,16 +80,8 @@ def class_count_plan(prob, inc: Increments, tie_break_per_usd: float = 0.0
     if math.prod(x + 1 for x in top) > MAX_ENUMERATED_POINTS:
         return None
     if T:
-        grids = np.meshgrid(*[np.arange(top[t] + 1) for t in range(T - 1)],
-                            indexing="ij") if T > 1 else []
-        used = sum((vals[t] * g for t, g in enumerate(grids)), np.zeros(()))
-        rem = budget - used
-        last = np.minimum(len(orders[-1]),
-                          np.floor(np.maximum(rem, 0.0) * (1 + 1e-12) / vals[-1])).astype(np.int64)
-        value = pref[-1][last] + sum((pref[t][g] for t, g in enumerate(grids)), np.zeros(()))
-        value = np.where(rem >= -1e-12 * max(budget, 1.0), value, -np.inf)
-        k = np.unravel_index(int(np.argmax(value)), np.shape(value))
-        n = [int(g[k]) for g in grids] + [int(np.asarray(last)[k])]
+        _, n = best_class_totals([(0, pref[t][:top[t] + 1]) for t in range(T - 1)]
+                                 + [(0, pref[-1])], vals, budget)
     taken = inc.forced.copy()
     for t in range(T):
         taken[orders[t][:n[t]]] = True

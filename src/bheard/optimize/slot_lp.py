@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bheard.model.base import Preferences, in_range, scatter, slot_in_range, slot_scatter
+from bheard.model.base import (
+    Preferences,
+    best_class_totals,
+    in_range,
+    scatter,
+    slot_in_range,
+    slot_scatter,
+)
 from bheard.model.shared import slot_lp_groups, slot_lp_vectors
 from bheard.problem.slots import ProblemData
 
@@ -314,41 +321,6 @@ def _class_plan_table(slots: list[int], low: dict[int, np.ndarray], a: np.ndarra
     return int(sum(a[s] for s in slots)), tab, choice
 
 
-def _best_totals(tables: list[tuple[int, np.ndarray]], unit: np.ndarray, budget: float
-                 ) -> tuple[float, list[int]]:
-    """Best affordable combination of class totals: ``tables[t] = (first total, values)``
-    (values at least that many teams, made 'at most' by a running maximum), ``unit[t]``
-    USD/year a team. Grid over the first T-1 classes; the last takes the most the budget
-    leaves. Returns (value, totals) or (-inf, []) when nothing is affordable."""
-    T = len(tables)
-    runmax, argrun = [], []
-    for first, vals in tables:
-        m = np.maximum.accumulate(vals)
-        idx = np.arange(vals.size)
-        best_idx = np.maximum.accumulate(np.where(vals >= m, idx, 0))
-        runmax.append(m)
-        argrun.append(best_idx)
-    grids = np.meshgrid(*[tables[t][0] + np.arange(tables[t][1].size) for t in range(T - 1)],
-                        indexing="ij") if T > 1 else []
-    used = sum((unit[t] * g for t, g in enumerate(grids)), np.zeros(()))
-    left = budget - used
-    first, vals = tables[-1]
-    last = np.floor(np.maximum(left, 0.0) * (1 + 1e-12) / unit[-1] + 1e-9).astype(np.int64)
-    last = np.minimum(last, first + vals.size - 1)
-    ok = (left >= -1e-9 * max(budget, 1.0)) & (last >= first)
-    value = np.where(ok, runmax[-1][np.clip(last - first, 0, vals.size - 1)], -np.inf)
-    value = value + sum((runmax[t][g - tables[t][0]] for t, g in enumerate(grids)),
-                        np.zeros(()))
-    if not np.isfinite(value).any():
-        return -math.inf, []
-    k = np.unravel_index(int(np.argmax(value)), np.shape(value))
-    totals = [int(tables[t][0] + argrun[t][int(g[k]) - tables[t][0]])
-              for t, g in enumerate(grids)]
-    lt = int(np.asarray(last)[k]) if np.ndim(last) else int(last)
-    totals.append(int(first + argrun[-1][lt - first]))
-    return float(np.asarray(value)[k]), totals
-
-
 def _slot_value(G: np.ndarray, pref, s: int, col: np.ndarray) -> float:
     """Covered calls/year of slot ``s`` with the teams ``col`` (P,) at the gains ``G``."""
     c = slot_in_range(pref, s, col)
@@ -469,8 +441,8 @@ def slot_count_plan(prob: ProblemData, G: np.ndarray, pref: Preferences, centre:
                     for s in m}
             pf, tab, choice = _class_plan_table(m, lows, a)
             plan_tables.append((pf, tab, choice))
-        bound, totals = _best_totals(bound_tables, unit, B)
-        value, ptotals = _best_totals([(pf, tab) for pf, tab, _ in plan_tables], unit, B)
+        bound, totals = best_class_totals(bound_tables, unit, B)
+        value, ptotals = best_class_totals([(pf, tab) for pf, tab, _ in plan_tables], unit, B)
         if not math.isfinite(bound):
             out.status = "infeasible"
             return out
