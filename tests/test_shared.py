@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -311,3 +312,32 @@ def test_csc_from_triplets_equals_scipy_sparse_with_duplicates():
         assert np.allclose(A.toarray(), want.toarray())
     with pytest.raises(ValueError, match="outside"):
         csc_from_triplets([3], [0], [1.0], (3, 2))
+
+
+def test_a_later_lp_round_without_a_bound_keeps_the_last_certified_round(monkeypatch):
+    """When a later LP round finds no bound in the time left (simulated: the second LP
+    relaxation reports a time limit), the plan, bound and gap of the last round that had one
+    are returned, with a finite gap; before, the result said 'no gap is proven'."""
+    from test_frontier import small_dict
+
+    import bheard
+    from bheard.optimize import fixed_point as fp
+
+    d = small_dict()
+    d["coverage"] = {"mode": "shared", "response_standard_min": 20}
+    real = fp.solve_lp_relaxation
+    calls = []
+
+    def second_times_out(*a, **k):
+        calls.append(1)
+        if len(calls) >= 2:
+            return "time_limit", float("nan"), None
+        return real(*a, **k)
+
+    monkeypatch.setattr(fp, "solve_lp_relaxation", second_times_out)
+    plan = bheard.solve(d, budget_usd=2e5)
+    assert len(calls) == 2  # the scenario needs more than one LP round (it cycles)
+    assert math.isfinite(plan.gap) and math.isfinite(plan.bound)
+    assert plan.status == "feasible"
+    assert plan.bound >= plan.objective * (1 - 1e-9) or plan.gap > 0
+    assert "time limit" in plan.solver.message

@@ -344,6 +344,8 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     a = busy.initial_loads(q0)
     change = (0.0, 0.0)
     timed_out: dict = {}
+    durations = {"cheap": 0.0}  # seconds of the last cheap iteration
+    certified = None  # the last LP round that ended with a bound: its plan and state
 
     # phase 1: fixed point with the cheap planners (greedy, then local search from the last
     # plan: its constraints do not depend on the estimate, so it stays feasible)
@@ -372,6 +374,7 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
             # the next iteration is not started when, taking as long as this one, it would
             # end past the phase's share of the time limit
             now = time.perf_counter()
+            durations["cheap"] = now - t_it
             if now - t0 + (now - t_it) > PHASE1_SHARE * opts.time_limit_s:
                 timed_out["fixed point"] = True
                 break
@@ -392,13 +395,19 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     st = None
     for rnd in range(1, MAX_LP_ROUNDS + 1 + early):
         report.n_increments = int((G > 0).sum())
-        t_lp = time.perf_counter()
+        t_lp = t_round = time.perf_counter()
         greedy = greedy_shared(prob, G, reach, floors) if slot_priced(prob, reach,
                                                                      floors) else None
         lp_status, lp_bound, X = solve_lp_relaxation(
             prob, G, reach, floors, threads=opts.threads,
             time_limit_s=max(opts.time_limit_s - (t_lp - t0), 1.0), plan=teams,
             plan_value=frozen_value(G, teams), rel_gap=opts.mip_rel_gap, greedy=greedy)
+        if lp_status != "optimal" and lp_status != "infeasible" and certified is not None:
+            # a later round found no bound in the time left: the last certified round stands
+            (teams, v, G, bound, st, change, converged, cands) = certified["state"]
+            report.__dict__.update(certified["report"])
+            timed_out["fixed point"] = True
+            break
         report.lp_bound = lp_bound
         report.n_variables = int((prob.max_teams > 0).sum() + (G > 0).sum())
         report.n_integer = int((prob.max_teams > 0).sum())
@@ -453,9 +462,16 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
             break
         st, change = check("lp", teams, G, v)
         converged = change[0] <= settings.tolerance
+        if math.isfinite(bound):
+            certified = {"state": (teams, v, G, bound, st, change, converged, cands),
+                         "report": dict(report.__dict__)}
         if converged or rnd == MAX_LP_ROUNDS + early:
             break
-        if time.perf_counter() - t0 > LP_ROUNDS_SHARE * opts.time_limit_s:
+        now = time.perf_counter()
+        # another round (a cheap iteration, then this round again) is not started when,
+        # taking as long as the last ones, it would end past the time limit
+        if (now - t0 > LP_ROUNDS_SHARE * opts.time_limit_s
+                or now - t0 + (now - t_round) + durations["cheap"] > opts.time_limit_s):
             timed_out["fixed point"] = True
             break
         a = update(a, st, teams)
@@ -540,18 +556,16 @@ def solve_shared(prob: ProblemData, opts: SolverOptions, settings: CoverageSetti
     bound = max(bound, obj) if math.isfinite(bound) else nan
     if status in ("time_limit_feasible", "feasible") and gap <= opts.mip_rel_gap:
         status = "optimal"
-    if status == "optimal" and not converged:
-        status = "feasible"
+    if not converged:
+        met_gap = status == "optimal"
+        status = "feasible" if met_gap else status
         msg = (f"the local busy-probability fixed point did not converge: at the final plan the"
                f" estimate the MIP used and the plan's own busy probabilities differ by"
                f" {change[0]:.4f} of the calls (> coverage.tolerance {settings.tolerance})"
-               f"{' when the time limit stopped it' if timed_out else ''};"
-               " the plan is optimal for that estimate (the gap), not proven for its own"
-               " busy probabilities")
+               f"{' when the time limit stopped it' if timed_out else ''}"
+               + ("; the plan is optimal for that estimate (the gap), not proven for its own"
+                  " busy probabilities" if met_gap else ""))
         report.message = (report.message + "; " if report.message else "") + msg + cycled
-    elif cycled:
-        report.message = (report.message + "; " if report.message else "") + (
-            "the local busy-probability fixed point did not converge" + cycled)
     own_cov = covered_from_counts(G, np.asarray(teams))
     q_plan = team_busy(st, teams) if not fixed else np.full(S, q0)
     fp = FixedPointReport(
