@@ -91,6 +91,21 @@ def test_od_csv_overrides_and_missing_pair_is_an_input_error(tmp_path):
         read_travel_times(f, np.array([25, 28]), ["day"])
 
 
+def test_od_csv_a_tours_row_overrides_the_row_for_every_tour_in_any_order(tmp_path):
+    """Rows without a tour apply to every tour; a row for one tour replaces that pair's
+    default for that tour only, whether it comes before or after the default (before, the
+    later row won, so the file's order decided)."""
+    f = tmp_path / "od.csv"
+    base = [(a, b, 3.0 if a == b else 12.0, None) for a in (25, 28) for b in (25, 28)]
+    night = [(25, 28, 20.0, "overnight")]
+    for rows in (base + night, night + base):
+        pd.DataFrame(rows, columns=["origin", "destination", "minutes", "tour"]).to_csv(
+            f, index=False)
+        out = read_travel_times(f, np.array([25, 28]), ["day", "overnight"])
+        assert out["day"].tolist() == [[3.0, 12.0], [12.0, 3.0]]
+        assert out["overnight"].tolist() == [[3.0, 20.0], [12.0, 3.0]]
+
+
 def test_scenario_with_od_table_sets_the_response_sets(tmp_path):
     """With a 10-minute standard only the pairs listed at <= 10 min are in range."""
     f = tmp_path / "od.csv"

@@ -78,7 +78,9 @@ def read_travel_times(path: str | Path, precincts: np.ndarray, tours: list[str]
     """Travel minutes from an origin-destination CSV, one (P, P) matrix ``T[j, i]`` per tour.
 
     Columns: ``origin``, ``destination`` (precinct numbers), ``minutes``, and optionally
-    ``tour`` (rows without a tour, or a file without the column, apply to every tour). Every
+    ``tour`` (rows without a tour, or a file without the column, apply to every tour; a row
+    for a tour takes precedence over the row without a tour for the same pair, whatever
+    their order in the file). Every
     ordered pair of distinct precincts in the scenario must be given; a missing diagonal
     (within-precinct time) is an error too, so the file is the whole truth.
     """
@@ -118,12 +120,16 @@ def read_travel_times(path: str | Path, precincts: np.ndarray, tours: list[str]
     out: dict[str, np.ndarray] = {}
     has_tour = "tour" in df.columns
     for tour in tours:
-        rows = df if not has_tour else df[df["tour"].isna() | (df["tour"].astype(str) == tour)]
         m = np.full((P, P), np.nan)
-        o = rows["origin"].map(lambda v: pos.get(int(v), -1)).to_numpy()
-        d = rows["destination"].map(lambda v: pos.get(int(v), -1)).to_numpy()
-        ok = (o >= 0) & (d >= 0)
-        m[o[ok], d[ok]] = mins[rows.index].to_numpy()[ok]
+        # the rows for every tour first, then this tour's own rows over them
+        parts = [df] if not has_tour else [df[df["tour"].isna()],
+                                           df[df["tour"].notna()
+                                              & (df["tour"].astype(str) == tour)]]
+        for rows in parts:
+            o = rows["origin"].map(lambda v: pos.get(int(v), -1)).to_numpy()
+            d = rows["destination"].map(lambda v: pos.get(int(v), -1)).to_numpy()
+            ok = (o >= 0) & (d >= 0)
+            m[o[ok], d[ok]] = mins[rows.index].to_numpy()[ok]
         missing = np.argwhere(np.isnan(m))
         if len(missing):
             j, i = missing[0]
