@@ -131,3 +131,43 @@ def test_headcount_is_the_same_in_cli_summary_and_report(tmp_path):
     total_row = [tr for tr in table.split("<tr>") if ">total</td>" in tr][0]
     for role, v in fte.items():
         assert f"{v:,.1f}" in total_row, (role, v)
+
+
+def test_previous_slot_matches_a_scan_of_every_slot():
+    """ProblemData.previous_slot (a lookup by hour of the week) against the scan it replaced
+    (every slot whose end meets the start, modulo the week; the first one), on the default
+    scenario's 21 slots, on its slots stacked four times (demand samples) and on random
+    layouts with tours that cross midnight and the end of the week."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import bheard
+    from bheard.problem import ProblemData, problem_from_scenario
+
+    def layout(starts, hours):  # previous_slot reads the slots' starts and lengths only
+        return SimpleNamespace(slot_start_how=np.asarray(starts), slot_hours=np.asarray(hours))
+
+    def scan(prob):
+        start = np.asarray(prob.slot_start_how, float)
+        end = start + np.asarray(prob.slot_hours, float)
+        out = -np.ones(len(start), dtype=np.int64)
+        for s in range(len(start)):
+            d = (start[s] - end) / 168.0
+            hit = np.flatnonzero(np.abs(d - np.round(d)) < 1e-9)
+            if hit.size:
+                out[s] = int(hit[0])
+        return out
+
+    prob = problem_from_scenario(bheard.load_scenario("scenarios/dcs_citywide.yaml"))
+    assert np.array_equal(prob.previous_slot(), scan(prob))
+    assert (prob.previous_slot() >= 0).all()  # 24/7: every tour relieves another
+    stacked = layout(np.tile(prob.slot_start_how, 4), np.tile(prob.slot_hours, 4))
+    assert np.array_equal(ProblemData.previous_slot(stacked), scan(stacked))
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        S = int(rng.integers(1, 30))
+        starts = rng.choice(np.arange(0.0, 168.0, 0.5), size=S)
+        hours = rng.choice([4.0, 8.0, 8.5, 10.0, 12.0], size=S)
+        p = layout(starts, hours)
+        assert np.array_equal(ProblemData.previous_slot(p), scan(p))

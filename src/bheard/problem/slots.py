@@ -136,17 +136,22 @@ class ProblemData:
         return np.maximum(self.work_calls_per_hour - self.inflow_calls_per_hour, 0.0)
 
     def previous_slot(self) -> np.ndarray:
-        """(S,) the slot whose tour ends when each slot's starts (-1 if none)."""
-        S = self.shape[1]
+        """(S,) the slot whose tour ends when each slot's starts (-1 if none; the first such
+        slot: with demand samples stacked along the slots, the first sample's, which holds the
+        same teams, since a plan is tiled over the samples)."""
         start = np.asarray(self.slot_start_how, float)
         end = start + np.asarray(self.slot_hours, float)
-        out = -np.ones(S, dtype=np.int64)
-        for s in range(S):
-            d = (start[s] - end) / HOURS_PER_WEEK
-            hit = np.flatnonzero(np.abs(d - np.round(d)) < 1e-9)
-            if hit.size:
-                out[s] = int(hit[0])
-        return out
+        # hours of the week in micro-hours (the slots' times are whole or simple fractions of
+        # hours), so a start meets an end by a lookup instead of a scan of every slot
+        week = int(round(HOURS_PER_WEEK * 1e6))
+
+        def key(t: np.ndarray) -> list[int]:
+            return (np.round(np.mod(t, HOURS_PER_WEEK) * 1e6).astype(np.int64) % week).tolist()
+
+        first: dict[int, int] = {}
+        for i, e in enumerate(key(end)):
+            first.setdefault(e, i)
+        return np.array([first.get(k, -1) for k in key(start)], dtype=np.int64)
 
     def carry_share_of(self, teams: np.ndarray) -> np.ndarray:
         """(P, S) share of the calls in service at the start of each slot that burden a
