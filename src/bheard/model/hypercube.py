@@ -181,18 +181,22 @@ def _walk(pref: Preferences, x: np.ndarray, q: np.ndarray, wait_h: float,
     k = np.concatenate([np.zeros((S, P, 1)), np.cumsum(n, axis=2)], axis=2).astype(np.int64)
     logb = np.log(np.clip(all_busy_at(n, ql), 1e-300, 1.0))
     zero = np.zeros((S, P, 1))
-    busy_first = np.exp(np.concatenate([zero, np.cumsum(logb, axis=2)], axis=2))
+    log_first = np.concatenate([zero, np.cumsum(logb, axis=2)], axis=2)
     if factors is not None:
         # Larson's correction over the slot's whole fleet: A[k] times the product of the
         # individual busy probabilities of the first k teams
         indep = np.concatenate([zero, np.cumsum(n * np.log(ql), axis=2)], axis=2)
         kk = np.minimum(k, factors.shape[1] - 1)
-        larson = np.take_along_axis(np.broadcast_to(factors[:, None, :], (S, P, factors.shape[1])),
-                                    kk, axis=2) * np.exp(indep)
+        with np.errstate(divide="ignore"):
+            log_f = np.log(factors)  # (S, K + 1), small; A = 0 beyond the fleet: -inf
+        log_larson = np.take_along_axis(np.broadcast_to(log_f[:, None, :],
+                                                        (S, P, factors.shape[1])), kk, axis=2)
         # the two approximations bracket the exact hypercube (locations independent is
         # optimistic, one symmetric fleet overstates how busy far-apart teams are together):
-        # their geometric mean (models/shared_coverage.md, tests/test_shared.py)
-        busy_first = np.sqrt(busy_first * np.minimum(larson, 1.0))
+        # their geometric mean (models/shared_coverage.md, tests/test_shared.py), in logs:
+        # sqrt(first * min(larson, 1)) with one exp
+        log_first = 0.5 * (log_first + np.minimum(log_larson + indep, 0.0))
+    busy_first = np.exp(log_first)
     busy_first = np.minimum.accumulate(np.minimum(busy_first, 1.0), axis=2)
     to_loc = busy_first[:, :, :-1] - busy_first[:, :, 1:]
     lost = busy_first[:, :, -1]
