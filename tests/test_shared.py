@@ -206,13 +206,18 @@ def test_not_converged_is_reported_as_feasible_with_the_reason():
 def test_a_cycling_fixed_point_returns_the_best_plan_checked():
     """A small shared scenario whose fixed point cycles between plans (44 checks, changes
     0.03 / 0.06 / 0.07 over and over): the plan returned is the best of every plan checked
-    at its own busy probabilities (the largest covered calls in the trace, recomputed here
-    with plan_busy), the status is feasible and the message says which plan it is. Before,
-    the plan was whichever the cycle stopped on (168.7 calls/year against 192.5 for the
-    best, below the isolated model's 174.5 at the same budget)."""
+    at its own busy probabilities (the largest covered calls in the trace; its own coverage
+    recomputed here with the approximate hypercube), the status is feasible and the message
+    says which plan it is. Before, the plan was whichever the cycle stopped on (168.7
+    calls/year against 192.5 for the best, below the isolated model's 174.5 at the same
+    budget)."""
     from test_frontier import small_dict
 
     import bheard
+
+    from bheard.optimize import resolve
+    from bheard.optimize.fixed_point import LocalBusyModel, busy_group, reach_or_identity
+    from bheard.problem import problem_from_scenario
 
     d = small_dict()
     d["coverage"] = {"mode": "shared", "response_standard_min": 20}
@@ -221,6 +226,12 @@ def test_a_cycling_fixed_point_returns_the_best_plan_checked():
     assert not fp.converged and plan.status == "feasible"
     best = max(r["covered_calls"] for r in fp.trace)
     assert plan.objective == pytest.approx(best, rel=1e-12)
+    sc = resolve(d, budget_usd=2e5)
+    prob = problem_from_scenario(sc)
+    pref = preferences(reach_or_identity(prob), prob.travel_min, prob.service_time_hours)
+    own = LocalBusyModel(prob, pref, busy_group(prob, sc.coverage.busy_probability_by)).own(
+        np.asarray(plan.teams))
+    assert plan.objective == pytest.approx(float(own.covered.sum()), rel=1e-6)
     assert min(r["covered_calls"] for r in fp.trace) < best - 1.0  # a real choice was made
     assert "best of the" in plan.solver.message
     assert plan.objective >= bheard.solve(small_dict(), budget_usd=2e5).objective
@@ -325,19 +336,26 @@ def test_a_later_lp_round_without_a_bound_keeps_the_last_certified_round(monkeyp
 
     d = small_dict()
     d["coverage"] = {"mode": "shared", "response_standard_min": 20}
+    from bheard.solver import relative_gap
+
     real = fp.solve_lp_relaxation
     calls = []
 
     def second_times_out(*a, **k):
-        calls.append(1)
-        if len(calls) >= 2:
+        if calls:
+            calls.append(None)
             return "time_limit", float("nan"), None
-        return real(*a, **k)
+        out = real(*a, **k)
+        calls.append(out[1])  # the first round's LP bound, calls/year
+        return out
 
     monkeypatch.setattr(fp, "solve_lp_relaxation", second_times_out)
     plan = bheard.solve(d, budget_usd=2e5)
     assert len(calls) == 2  # the scenario needs more than one LP round (it cycles)
-    assert math.isfinite(plan.gap) and math.isfinite(plan.bound)
-    assert plan.status == "feasible"
-    assert plan.bound >= plan.objective * (1 - 1e-9) or plan.gap > 0
+    assert plan.status == "feasible" and math.isfinite(calls[0])
+    # the first round's bound (or the tighter slot-count bound it found) certifies the plan
+    assert plan.objective <= plan.bound <= calls[0] * (1 + 1e-12)
+    at_estimate = plan.fixed_point.objective_at_estimate
+    assert at_estimate <= plan.bound
+    assert plan.gap == pytest.approx(relative_gap(at_estimate, plan.bound), rel=1e-12)
     assert "time limit" in plan.solver.message

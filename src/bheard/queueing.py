@@ -131,39 +131,25 @@ def load_for_occupancy(k, rho, iterations: int = 100, closed_form: bool = False)
     with the same servers and occupancy as a plan (Jarvis's correction, :func:`busy_set_factors`).
     ``closed_form``: Erlang B from :func:`erlang_b_closed` (large ``k``).
 
-    Safeguarded Newton on the carried load ``c(a) = a (1 - B)``, which rises with ``a``, with
-    ``dB/da = B (k / a - 1 + B)``: the bracket starts at ``[rho k, hi]`` (``c(a) <= a``, and
-    ``hi`` doubles until ``c(hi) >= rho k``), a step leaving the bracket is replaced by its
-    midpoint, and the bracket shrinks around the root at every step. It stops when the
-    occupancy is met to 1e-13 relative or the bracket is 1e-15 wide (usually 4-8 steps; the
-    bisection it replaced took 80).
+    The root of ``a (1 - B(k, a)) = rho k`` by :func:`_carried_root` (safeguarded Newton,
+    4-8 steps; the bisection it replaced took 80; the occupancy met to 1e-13 relative) in
+    ``[rho k, hi]``: the carried load never exceeds the offered, and ``hi`` doubles until it
+    carries at least ``rho k``.
     """
     k = np.asarray(k, dtype=np.int64)
     rho = np.clip(np.asarray(rho, dtype=float), 0.0, 1.0 - 1e-9)
     k, rho = np.broadcast_arrays(k, rho)
     target = rho * k
-    lo = target.astype(float)
     hi = np.maximum(rho * k / np.maximum(1.0 - rho, 1e-9) + 1.0, 1.0)  # B(k, a) <= a/(k + a)
     while True:
         bad = carried_load(k, hi, closed_form) < target
         if not bad.any():
             break
         hi = np.where(bad, hi * 2.0, hi)
-    a = lo.copy()
     kf = k.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(iterations):
-            b = erlang_b_closed(kf, a) if closed_form else erlang_b(k, a)
-            r = a * (1.0 - b) - target
-            done = (np.abs(r) <= 1e-13 * np.maximum(target, 1e-300)) | (hi - lo <= 1e-15 * hi)
-            if done.all():
-                break
-            lo = np.where(r < 0, a, lo)
-            hi = np.where(r > 0, a, hi)
-            slope = 1.0 - b - b * (kf - a + a * b)
-            step = a - r / slope
-            ok = np.isfinite(step) & (step > lo) & (step < hi)
-            a = np.where(done, a, np.where(ok, step, 0.5 * (lo + hi)))
+    erlang = (lambda x: erlang_b_closed(kf, x)) if closed_form else (lambda x: erlang_b(k, x))
+    a = _carried_root(erlang, kf, np.zeros(target.shape), target, target.astype(float), hi,
+                      start=target.astype(float), max_steps=iterations, rel_f=1e-13)
     out = np.where(target <= 0, 0.0, a)
     return out if out.shape else float(out)
 
@@ -248,18 +234,53 @@ BREAKS_MAX_STEPS = 60
 BREAKS_REL_STEP = 1e-13
 
 
+def _carried_root(erlang, k, shift: np.ndarray, need: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, start: np.ndarray, max_steps: int = BREAKS_MAX_STEPS,
+                  rel_f: float | None = None) -> np.ndarray:
+    """The root ``x`` in ``[lo, hi]`` of ``f(x) = (x - shift) (1 - B(k, x)) - need``, which rises
+    in ``x`` (``f(lo) <= 0 <= f(hi)``), cell by cell; ``erlang(x)`` gives ``B(k, x)``.
+    Safeguarded Newton from ``start``: ``f'(x) = 1 - B - (x - shift) dB/dx`` with ``dB/dx =
+    B (k / x - 1 + B)``; a step outside the bracket bisects it instead. Each cell stops when
+    its step is below :data:`BREAKS_REL_STEP` of its iterate and keeps the new iterate, or
+    (``rel_f``) when ``|f|`` is below ``rel_f * need`` and keeps its iterate, so a cell's
+    result does not depend on the other cells computed with it. Used for the load at
+    an occupancy (shift 0) and for the loss with breaks (shift = the load)."""
+    lo, hi, x = lo.copy(), hi.copy(), start.copy()
+    done = np.zeros(x.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(max_steps):
+            b = erlang(x)
+            f = (x - shift) * (1.0 - b) - need
+            up = f >= 0.0
+            hi = np.where(up, x, hi)
+            lo = np.where(up, lo, x)
+            fp = (1.0 - b) - (x - shift) * b * (k / x - 1.0 + b)
+            delta = f / fp
+            step = x - delta
+            ok = np.isfinite(step)
+            # converged: the Newton step is below the resolution (taken; it may touch the
+            # bracket's end, which a step that short cannot be told from)
+            met = f == 0.0
+            if rel_f is not None:  # the equation met to rel_f of its right side: x stays
+                met |= np.abs(f) <= rel_f * np.maximum(need, 1e-300)
+            stop = met | (ok & (np.abs(delta) <= BREAKS_REL_STEP * np.maximum(x, 1e-300)))
+            nxt = np.where(ok & (step > lo) & (step < hi), step, 0.5 * (lo + hi))
+            x = np.where(done | met, x, np.where(stop, step, nxt))
+            done |= stop
+            if done.all():
+                break
+    return x
+
+
 def _loss_with_breaks_k(a: np.ndarray, k: int, alpha: float) -> np.ndarray:
     """:func:`loss_with_breaks_table`'s level ``k >= 1`` for the loads ``a`` (``alpha < 1``):
     ``B(k, a')`` at the root ``a'`` of ``f(x) = (x - a)(1 - B(k, x)) - k (1 - alpha)`` on
-    ``[a, hi]``: f rises from ``-k (1 - alpha)``; ``hi`` starts at ``a + k (1 - alpha) / alpha +
-    k`` and doubles its distance from ``a`` until ``f(hi) >= 0`` (loads far above ``k``).
-    Safeguarded Newton, ``f'(x) = 1 - B - (x - a) dB/dx`` with ``dB/dx = B (k / x - 1 + B)``;
-    a step outside the bracket bisects it instead. Each cell stops when its step is below
-    :data:`BREAKS_REL_STEP` of its iterate and keeps the new iterate, so a cell's result does not depend on the
+    ``[a, hi]`` (:func:`_carried_root`, started at ``hi``): f rises from ``-k (1 - alpha)``;
+    ``hi`` starts at ``a + k (1 - alpha) / alpha + k`` and doubles its distance from ``a``
+    until ``f(hi) >= 0`` (loads far above ``k``). A cell's result does not depend on the
     other cells computed with it (:func:`loss_with_breaks_at` equals the table to the bit)."""
     a = np.asarray(a, dtype=float)
     need = k * (1.0 - alpha)
-    lo = a.copy()
     hi = a + need / max(alpha, 1e-9) + k
     # f(hi) >= 0 is needed: for loads far above k the root is near a / alpha, beyond that
     # first guess (f -> k alpha > 0 as x grows, so doubling the distance from a ends)
@@ -268,27 +289,8 @@ def _loss_with_breaks_k(a: np.ndarray, k: int, alpha: float) -> np.ndarray:
         if not short.any():
             break
         hi = np.where(short, a + 2.0 * (hi - a), hi)
-    x = hi.copy()
-    done = np.zeros(a.shape, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(BREAKS_MAX_STEPS):
-            b = _erlang_b_one(k, x)
-            f = (x - a) * (1.0 - b) - need
-            up = f >= 0.0
-            hi = np.where(up, x, hi)
-            lo = np.where(up, lo, x)
-            fp = (1.0 - b) - (x - a) * b * (k / x - 1.0 + b)
-            delta = f / fp
-            step = x - delta
-            ok = np.isfinite(step)
-            # converged: the Newton step is below the resolution (taken; it may touch the
-            # bracket's end, which a step that short cannot be told from)
-            stop = (f == 0.0) | (ok & (np.abs(delta) <= BREAKS_REL_STEP * np.maximum(x, 1e-300)))
-            nxt = np.where(ok & (step > lo) & (step < hi), step, 0.5 * (lo + hi))
-            x = np.where(done | (f == 0.0), x, np.where(stop, step, nxt))
-            done |= stop
-            if done.all():
-                break
+    x = _carried_root(lambda v: _erlang_b_one(k, v), float(k), a, np.full(a.shape, need),
+                      a.copy(), hi, start=hi)
     return _erlang_b_one(k, x)
 
 

@@ -69,12 +69,6 @@ class CscMatrix:
     def nnz(self) -> int:
         return int(self.data.size)
 
-    def tocsc(self) -> CscMatrix:
-        return self
-
-    def sort_indices(self) -> None:
-        """Already sorted (scipy.sparse's interface)."""
-
     def toarray(self) -> np.ndarray:
         out = np.zeros(self.shape)
         cols = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))

@@ -100,7 +100,7 @@ def slot_priced_lp(prob: ProblemData, G: np.ndarray, pref: Preferences, *,
     the covered calls/year of a plan rounded from a budget-feasible sweep's (P, S) teams;
     when a sweep fits the budget and its bound is not yet within reach of ``plan_value``,
     the rounded plan's value raises ``plan_value`` (one rounding costs well under a second
-    at 2000x168, a sweep 10-14 s; measured 2026-11-30: the first sweep's bound was within
+    at 2000x168, a sweep 6-14 s; measured 2026-11-30: the first sweep's bound was within
     2e-5 of the final plan, but 1e-3 above the greedy plan it was compared with).
 
     The search keeps a bracket ``[lo, hi]`` with spend(lo) >= B >= spend(hi) (spend: USD/year

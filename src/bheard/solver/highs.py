@@ -300,8 +300,7 @@ def solve_arrays(lp, *, time_limit_s: float, mip_rel_gap: float | None = None,
 def _highs_lp(lp):
     """A highspy LP (columnwise) from an ArrayModel-like ``lp`` (module docstring of
     :func:`solve_arrays`)."""
-    A = lp.A.tocsc()
-    A.sort_indices()
+    A = lp.A  # bheard.model.base.CscMatrix: columnwise, indices sorted
     n, m = A.shape[1], A.shape[0]
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = n, m
